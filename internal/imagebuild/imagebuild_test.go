@@ -161,3 +161,43 @@ func TestSplitCoversTree(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffLayerTurnsLowerIntoUpper(t *testing.T) {
+	lower, upper := t.TempDir(), t.TempDir()
+	for _, r := range []string{lower, upper} {
+		write(t, filepath.Join(r, "same"), "same\n")
+		write(t, filepath.Join(r, "doc/a/copyright"), "c\n")
+	}
+	write(t, filepath.Join(lower, "status"), "old\n")
+	write(t, filepath.Join(upper, "status"), "new\n")
+	write(t, filepath.Join(lower, "gone/dir/file"), "x\n")
+	write(t, filepath.Join(lower, "gonefile"), "x\n")
+	write(t, filepath.Join(lower, "doc/a/changelog"), "x\n")
+	write(t, filepath.Join(upper, "added"), "added\n")
+
+	img, err := (&Plan{Layers: []LayerPlan{
+		{Root: lower, Split: 2},
+		{Root: upper, Lower: lower, Opaque: []string{"doc"}},
+	}}).Run(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := flatten(t, mutate.Extract(img))
+	want := map[string]string{"same": "same\n", "status": "new\n", "added": "added\n", "doc/a/copyright": "c\n"}
+	if len(got) != len(want) {
+		t.Errorf("merged tree = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	ch, err := Diff(lower, upper, nil, []string{"doc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(ch.Whiteouts)
+	if len(ch.Whiteouts) != 2 || ch.Whiteouts[0] != "gone" || ch.Whiteouts[1] != "gonefile" {
+		t.Errorf("whiteouts = %v, want [gone gonefile]", ch.Whiteouts)
+	}
+}

@@ -63,6 +63,7 @@ type LayerWriter struct {
 	zw      io.WriteCloser
 	tw      *tar.Writer
 	size    *countWriter
+	root    string            // where parent directories take their metadata from
 	dirs    map[string]bool   // directories already written in this layer
 	inodes  map[uint64]string // inode -> first path written, for hardlinks
 	closed  bool
@@ -159,6 +160,9 @@ func (w *LayerWriter) dir(root, rel string) error {
 	if w.dirs[rel] {
 		return nil
 	}
+	if root == "" {
+		root = w.root
+	}
 	h := w.header(rel+"/", tar.TypeDir, 0o755)
 	if root != "" {
 		if fi, err := os.Lstat(filepath.Join(root, rel)); err == nil && fi.IsDir() {
@@ -190,6 +194,11 @@ func fillOwner(h *tar.Header, fi fs.FileInfo) {
 		h.Uid, h.Gid = int(st.Uid), int(st.Gid)
 	}
 }
+
+// SetRoot names the root filesystem that directories written implicitly
+// (parents of an entry) take their mode and owner from when the call that
+// writes them has none.
+func (w *LayerWriter) SetRoot(root string) { w.root = root }
 
 // ErrSkipped reports an entry of a kind a layer does not carry (device,
 // fifo, socket); callers usually ignore it.

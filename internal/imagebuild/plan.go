@@ -28,6 +28,27 @@ type Plan struct {
 	Tag           string `json:"tag,omitempty"`
 	// Ref is the repository:tag recorded in the docker-archive.
 	Ref string `json:"ref,omitempty"`
+	// Report, when set, is a JSON file written with what each layer holds.
+	Report string `json:"report,omitempty"`
+}
+
+// Report tells what was built, for tests' expected facts.
+type Report struct {
+	Digest string        `json:"digest"`
+	Layers []LayerReport `json:"layers"`
+}
+
+// LayerReport is one layer of a Report.
+type LayerReport struct {
+	Comment   string   `json:"comment"`
+	Digest    string   `json:"digest"`
+	DiffID    string   `json:"diffID"`
+	Size      int64    `json:"size"`
+	MediaType string   `json:"mediaType"`
+	Whiteouts []string `json:"whiteouts,omitempty"`
+	Opaque    []string `json:"opaque,omitempty"`
+	Replaced  []string `json:"replaced,omitempty"`
+	Added     int      `json:"added,omitempty"`
 }
 
 // LayerPlan is one layer, or with Split a run of layers. Its parts are
@@ -42,6 +63,11 @@ type LayerPlan struct {
 	Exclude []string `json:"exclude,omitempty"`
 	// Paths are subtrees of Root to put in this layer.
 	Paths []string `json:"paths,omitempty"`
+	// Lower, with Root as the upper tree, makes this layer the difference
+	// between the two (as a build step records it): added and replaced
+	// files, whiteouts for deleted ones, and the Opaque directories whole.
+	Lower  string   `json:"lower,omitempty"`
+	Opaque []string `json:"opaque,omitempty"`
 	// Entries are single changes: whiteouts, opaque dirs, replacements.
 	Entries []EntryPlan `json:"entries,omitempty"`
 }
@@ -97,6 +123,7 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 	}
 	var layers []v1.Layer
 	var comments []string
+	var reports []LayerReport
 	newLayer := func(lp LayerPlan) (*LayerWriter, error) {
 		c := lp.Compression
 		if c == "" {
@@ -104,13 +131,15 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 		}
 		return NewLayerWriter(tmpDir, c, mtime)
 	}
-	finish := func(w *LayerWriter, comment string) error {
+	finish := func(w *LayerWriter, comment string, r LayerReport) error {
 		l, err := w.Close()
 		if err != nil {
 			return err
 		}
 		layers = append(layers, l)
 		comments = append(comments, comment)
+		r.Comment, r.Digest, r.DiffID, r.Size, r.MediaType = comment, l.digest.String(), l.diffID.String(), l.size, string(l.mediaType)
+		reports = append(reports, r)
 		return nil
 	}
 	for i, lp := range p.Layers {
@@ -128,7 +157,7 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 					return nil, fmt.Errorf("layer %d part %d: %w", i, j, err)
 				}
 				c := fmt.Sprintf("%s (part %d of %d)", lp.Comment, j+1, lp.Split)
-				if err := finish(w, c); err != nil {
+				if err := finish(w, c, LayerReport{Added: len(rels)}); err != nil {
 					return nil, err
 				}
 			}
@@ -137,6 +166,25 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 		w, err := newLayer(lp)
 		if err != nil {
 			return nil, err
+		}
+		w.SetRoot(lp.Root)
+		var r LayerReport
+		if lp.Lower != "" {
+			ch, err := Diff(lp.Lower, lp.Root, lp.Exclude, lp.Opaque)
+			if err != nil {
+				return nil, fmt.Errorf("layer %d: %w", i, err)
+			}
+			if err := WriteChange(w, lp.Root, ch); err != nil {
+				return nil, fmt.Errorf("layer %d: %w", i, err)
+			}
+			r.Whiteouts, r.Opaque = ch.Whiteouts, ch.Opaque
+			for _, a := range ch.Adds {
+				if _, err := os.Lstat(filepath.Join(lp.Lower, a)); err == nil {
+					r.Replaced = append(r.Replaced, a)
+				} else {
+					r.Added++
+				}
+			}
 		}
 		for _, sub := range lp.Paths {
 			if err := w.AddTree(lp.Root, sub); err != nil {
@@ -148,7 +196,17 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 				return nil, fmt.Errorf("layer %d: %w", i, err)
 			}
 		}
-		if err := finish(w, lp.Comment); err != nil {
+		for _, e := range lp.Entries {
+			switch {
+			case e.Whiteout != "":
+				r.Whiteouts = append(r.Whiteouts, e.Whiteout)
+			case e.Opaque != "":
+				r.Opaque = append(r.Opaque, e.Opaque)
+			default:
+				r.Added++
+			}
+		}
+		if err := finish(w, lp.Comment, r); err != nil {
 			return nil, err
 		}
 	}
@@ -158,6 +216,19 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 	}
 	if p.OCI != "" {
 		if err := WriteOCI(p.OCI, img, p.Tag); err != nil {
+			return nil, err
+		}
+	}
+	if p.Report != "" {
+		d, err := img.Digest()
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.MarshalIndent(Report{Digest: d.String(), Layers: reports}, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p.Report, append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
 	}

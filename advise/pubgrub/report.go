@@ -1,0 +1,351 @@
+package pubgrub
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// NoSolutionError reports that no choice of versions satisfies the requirements. Its Error method
+// explains why, by walking the chain of facts the solver learned, from the dependencies up to the
+// conclusion that the root requirements cannot all hold.
+type NoSolutionError struct {
+	s    *solver
+	root *incompat
+}
+
+func (e *NoSolutionError) Error() string {
+	r := &reporter{s: e.s, asc: map[int][]int{}, outgoing: map[*incompat]int{}, numbers: map[*incompat]int{}}
+	return r.explain(e.root)
+}
+
+// reporter renders a derivation graph as sentences, following the error-reporting scheme of pub's
+// solver.md: a linear chain reads as "Because …, … And because …, …", and a fact needed twice is
+// numbered once and referred back to.
+type reporter struct {
+	s        *solver
+	asc      map[int][]int
+	outgoing map[*incompat]int
+	numbers  map[*incompat]int
+	lines    []reportLine
+	root     *incompat
+}
+
+type reportLine struct {
+	text string
+	num  int
+}
+
+func (r *reporter) explain(root *incompat) string {
+	if root.external() {
+		return "Because " + r.fact(root) + ", no solution exists."
+	}
+	r.root = root
+	r.count(root, map[*incompat]bool{})
+	r.visit(root, false)
+	width := 0
+	if n := len(r.numbers); n > 0 {
+		width = len(fmt.Sprintf("(%d) ", n))
+	}
+	var b strings.Builder
+	for i, l := range r.lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		switch {
+		case l.text == "":
+		case l.num > 0:
+			fmt.Fprintf(&b, "%-*s%s", width, fmt.Sprintf("(%d)", l.num), l.text)
+		default:
+			b.WriteString(strings.Repeat(" ", width) + l.text)
+		}
+	}
+	return b.String()
+}
+
+// count records how many derived incompatibilities each one causes.
+func (r *reporter) count(ic *incompat, seen map[*incompat]bool) {
+	if seen[ic] {
+		return
+	}
+	seen[ic] = true
+	for _, c := range ic.causes {
+		if c.external() {
+			continue
+		}
+		r.outgoing[c]++
+		r.count(c, seen)
+	}
+}
+
+func (r *reporter) write(ic *incompat, text string, numbered bool) {
+	if (numbered || ic == r.root) && strings.HasPrefix(text, "And because ") {
+		text = "So, because " + strings.TrimPrefix(text, "And because ")
+	}
+	l := reportLine{text: text}
+	if numbered {
+		l.num = len(r.numbers) + 1
+		r.numbers[ic] = l.num
+	}
+	r.lines = append(r.lines, l)
+}
+
+func (r *reporter) visit(ic *incompat, forceNumber bool) {
+	numbered := forceNumber || r.outgoing[ic] > 1
+	concl := r.conclusion(ic)
+	c1, c2 := ic.causes[0], ic.causes[1]
+	switch {
+	case !c1.external() && !c2.external():
+		n1, ok1 := r.numbers[c1]
+		n2, ok2 := r.numbers[c2]
+		switch {
+		case ok1 && ok2:
+			r.write(ic, fmt.Sprintf("Because %s (%d) and %s (%d), %s.", r.conclusion(c1), n1, r.conclusion(c2), n2, concl), numbered)
+		case ok1 || ok2:
+			with, without, n := c1, c2, n1
+			if !ok1 {
+				with, without, n = c2, c1, n2
+			}
+			r.visit(without, false)
+			r.write(ic, fmt.Sprintf("And because %s (%d), %s.", r.conclusion(with), n, concl), numbered)
+		case r.singleLine(c1) || r.singleLine(c2):
+			// The simple cause fits in one line right before the conclusion, so the other needs no number.
+			first, second := c1, c2
+			if r.singleLine(c1) {
+				first, second = c2, c1
+			}
+			r.visit(first, false)
+			r.visit(second, false)
+			r.write(ic, "Thus, "+concl+".", numbered)
+		default:
+			r.visit(c1, true)
+			r.lines = append(r.lines, reportLine{})
+			r.visit(c2, false)
+			r.write(ic, fmt.Sprintf("And because %s (%d), %s.", r.conclusion(c1), r.numbers[c1], concl), numbered)
+		}
+	case !c1.external() || !c2.external():
+		derived, ext := c1, c2
+		if c1.external() {
+			derived, ext = c2, c1
+		}
+		if n, ok := r.numbers[derived]; ok {
+			r.write(ic, fmt.Sprintf("Because %s and %s (%d), %s.", r.fact(ext), r.conclusion(derived), n, concl), numbered)
+		} else if r.collapsible(derived) {
+			// Skip stating derived: its external cause joins ext in one sentence.
+			prior, priorExt := derived.causes[0], derived.causes[1]
+			if prior.external() {
+				prior, priorExt = priorExt, prior
+			}
+			r.visit(prior, false)
+			r.write(ic, fmt.Sprintf("And because %s, %s.", r.facts(priorExt, ext), concl), numbered)
+		} else {
+			r.visit(derived, false)
+			r.write(ic, fmt.Sprintf("And because %s, %s.", r.fact(ext), concl), numbered)
+		}
+	default:
+		r.write(ic, fmt.Sprintf("Because %s, %s.", r.facts(c1, c2), concl), numbered)
+	}
+}
+
+func (r *reporter) singleLine(ic *incompat) bool {
+	return !ic.external() && ic.causes[0].external() && ic.causes[1].external()
+}
+
+func (r *reporter) collapsible(ic *incompat) bool {
+	if r.outgoing[ic] > 1 {
+		return false
+	}
+	c1, c2 := ic.causes[0], ic.causes[1]
+	if c1.external() == c2.external() {
+		return false
+	}
+	complex := c1
+	if c1.external() {
+		complex = c2
+	}
+	_, numbered := r.numbers[complex]
+	return !numbered
+}
+
+// fact states an external incompatibility as a clause.
+func (r *reporter) fact(ic *incompat) string {
+	switch ic.kind {
+	case kindDependency:
+		s := r.depends(ic) + " " + ic.dep.Text
+		if ic.empty {
+			s += ", but " + r.noMatch(ic)
+		}
+		return s
+	case kindUnusable:
+		ps := r.s.pkgs[ic.terms[0].pkg]
+		return fmt.Sprintf("%s==%s cannot be used (%s)", ps.name, ps.versions[ic.terms[0].set.first()], ic.reason)
+	default:
+		return "the root requirements must be met"
+	}
+}
+
+// depends is the start of a dependency clause: who depends.
+func (r *reporter) depends(ic *incompat) string {
+	if ic.from == rootID {
+		return "you require"
+	}
+	t, _ := ic.termOf(ic.from)
+	return r.subject(t) + " depends on"
+}
+
+func (r *reporter) noMatch(ic *incompat) string {
+	if ae, ok := r.s.p.(AvailabilityExplainer); ok {
+		if why := ae.Unavailable(ic.dep); why != "" {
+			return why
+		}
+	}
+	ps := r.s.pkgs[ic.to]
+	if len(ps.versions) == 0 {
+		return fmt.Sprintf("no versions of %s are available", ps.name)
+	}
+	return fmt.Sprintf("no version of %s matches %s", ps.name, ic.dep.Text)
+}
+
+// facts states two external incompatibilities, joining dependency chains where they read better
+// as one ("a depends on b>=1 which depends on c<2"). A requirement nothing matches goes last,
+// where its "but …" reads as the turn of the argument.
+func (r *reporter) facts(a, b *incompat) string {
+	if a.kind == kindDependency && a.empty && !(b.kind == kindDependency && b.empty) {
+		a, b = b, a
+	}
+	if a.kind == kindDependency && b.kind == kindDependency && !a.empty && a.from != a.to && b.from != b.to {
+		af, _ := a.termOf(a.from)
+		bf, _ := b.termOf(b.from)
+		if !b.empty && a.from == b.from && af.set.equal(bf.set) {
+			return fmt.Sprintf("%s both %s and %s", r.depends(a), a.dep.Text, b.dep.Text)
+		}
+		for _, p := range [][2]*incompat{{a, b}, {b, a}} {
+			x, y := p[0], p[1]
+			if x.empty {
+				continue
+			}
+			xt, _ := x.termOf(x.to)
+			yf, _ := y.termOf(y.from)
+			if x.to == y.from && xt.set.subsetOf(yf.set) {
+				return fmt.Sprintf("%s %s which depends on %s", r.depends(x), x.dep.Text, strings.TrimPrefix(r.fact(y), r.depends(y)+" "))
+			}
+		}
+	}
+	return r.fact(a) + " and " + r.fact(b)
+}
+
+// conclusion states what a derived incompatibility rules out.
+func (r *reporter) conclusion(ic *incompat) string {
+	if r.s.terminal(ic) {
+		return "no solution exists"
+	}
+	var pos, neg []string
+	for _, t := range ic.terms {
+		if t.pos {
+			pos = append(pos, r.subject(t))
+		} else {
+			neg = append(neg, r.object(t))
+		}
+	}
+	switch {
+	case len(pos) == 1 && len(neg) == 0:
+		return pos[0] + " is forbidden"
+	case len(pos) == 0 && len(neg) == 1:
+		return neg[0] + " is required"
+	case len(pos) == 1 && len(neg) == 1:
+		return pos[0] + " requires " + neg[0]
+	case len(pos) == 2 && len(neg) == 0:
+		return pos[0] + " is incompatible with " + r.object(ic.terms[1])
+	case len(neg) == 0:
+		return joinList(pos, "and") + " are incompatible"
+	case len(pos) == 0:
+		return "one of " + joinList(neg, "or") + " is required"
+	default:
+		return joinList(pos, "and") + " together require " + joinList(neg, "or")
+	}
+}
+
+func joinList(items []string, conj string) string {
+	if len(items) <= 2 {
+		return strings.Join(items, " "+conj+" ")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " " + conj + " " + items[len(items)-1]
+}
+
+// subject names the versions a term speaks of, as the subject of a sentence.
+func (r *reporter) subject(t term) string {
+	if t.set.equal(fullSet(r.s.n(t.pkg))) {
+		return "every version of " + string(r.s.pkgs[t.pkg].name)
+	}
+	return r.versions(t.pkg, t.set)
+}
+
+// object names the versions a term speaks of (a negative one: the versions it rules out).
+func (r *reporter) object(t term) string {
+	if t.set.equal(fullSet(r.s.n(t.pkg))) {
+		return string(r.s.pkgs[t.pkg].name)
+	}
+	return r.versions(t.pkg, t.set)
+}
+
+// versions renders a set of candidates: as the requirement text that accepts exactly them when
+// there is one, else as ranges over the candidates in age order.
+func (r *reporter) versions(pkg int, set vset) string {
+	ps := r.s.pkgs[pkg]
+	if text, ok := ps.texts[set.key()]; ok {
+		return text
+	}
+	asc := r.ascending(pkg)
+	name := string(ps.name)
+	if missing := len(asc) - set.count(); missing == 1 {
+		for i, v := range asc {
+			if !set.has(v) && i > 0 && i < len(asc)-1 {
+				return name + "!=" + ps.versions[v]
+			}
+		}
+	}
+	var parts []string
+	for i := 0; i < len(asc); {
+		if !set.has(asc[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(asc) && set.has(asc[j+1]) {
+			j++
+		}
+		lo, hi := ps.versions[asc[i]], ""
+		if j+1 < len(asc) {
+			hi = ps.versions[asc[j+1]]
+		}
+		switch {
+		case i == j:
+			parts = append(parts, name+"=="+lo)
+		case i == 0:
+			parts = append(parts, name+"<"+hi)
+		case hi == "":
+			parts = append(parts, name+">="+lo)
+		default:
+			parts = append(parts, name+">="+lo+",<"+hi)
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, " or ")
+}
+
+// ascending lists pkg's candidate positions from oldest to newest.
+func (r *reporter) ascending(pkg int) []int {
+	if a, ok := r.asc[pkg]; ok {
+		return a
+	}
+	ps := r.s.pkgs[pkg]
+	a := make([]int, len(ps.versions))
+	for i := range a {
+		a[i] = len(a) - 1 - i
+	}
+	if vc, ok := r.s.p.(VersionComparer); ok {
+		slices.SortStableFunc(a, func(x, y int) int { return vc.CompareVersions(ps.name, ps.versions[x], ps.versions[y]) })
+	}
+	r.asc[pkg] = a
+	return a
+}

@@ -389,8 +389,10 @@ func (s *solver) decide(ctx context.Context, pkg int) error {
 		s.addDependencies(pkg, v, vd)
 	}
 	chosen := term{pkg: pkg, pos: true, set: singleton(s.n(pkg), v)}
+	// The root is decided even when its requirements conflict, so that everything it implies
+	// lives at decision level 1 and conflict resolution can trace a conflict back to it.
 	for _, ic := range s.pkgs[pkg].incompats {
-		if !ic.superseded && s.conflictsWith(ic, chosen) {
+		if pkg != rootID && !ic.superseded && s.conflictsWith(ic, chosen) {
 			return nil // propagation will rule v out
 		}
 	}

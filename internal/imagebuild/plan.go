@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -47,7 +48,7 @@ type LayerReport struct {
 	MediaType string   `json:"mediaType"`
 	Whiteouts []string `json:"whiteouts,omitempty"`
 	Opaque    []string `json:"opaque,omitempty"`
-	Replaced  []string `json:"replaced,omitempty"`
+	Replaced  []string `json:"replaced,omitempty"` // existed below, outside opaque dirs
 	Added     int      `json:"added,omitempty"`
 }
 
@@ -179,7 +180,9 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 			}
 			r.Whiteouts, r.Opaque = ch.Whiteouts, ch.Opaque
 			for _, a := range ch.Adds {
-				if _, err := os.Lstat(filepath.Join(lp.Lower, a)); err == nil {
+				if underAny(a, ch.Opaque) {
+					r.Added++
+				} else if _, err := os.Lstat(filepath.Join(lp.Lower, a)); err == nil {
 					r.Replaced = append(r.Replaced, a)
 				} else {
 					r.Added++
@@ -267,4 +270,14 @@ func addEntry(w *LayerWriter, root string, e EntryPlan) error {
 		return w.AddBytes(e.Path, []byte(e.Text), mode)
 	}
 	return w.AddDir(root, filepath.ToSlash(e.Path))
+}
+
+// underAny reports whether rel is one of dirs or below one.
+func underAny(rel string, dirs []string) bool {
+	for _, d := range dirs {
+		if rel == d || strings.HasPrefix(rel, d+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -178,6 +178,16 @@ var solveCases = []solveCase{
 		},
 	},
 	{
+		// Each flask spells its werkzeug requirement differently, but over the candidates they mean
+		// the same, so the explanation can treat them as one fact.
+		name: "differently_spelled_requirements",
+		root: []string{"flask>=2.3", "werkzeug<2.3"},
+		g: graph{
+			"flask":    {"2.3.0": {"werkzeug>=2.3.0"}, "2.3.1": {"werkzeug>=2.3.1"}, "2.3.2": {"werkzeug>=2.3.2"}, "2.3.3": {"werkzeug>=2.3.3"}},
+			"werkzeug": {"2.2.3": nil, "2.3.3": nil, "3.0.0": nil},
+		},
+	},
+	{
 		name: "requirement_with_no_matching_version",
 		root: []string{"foo"},
 		g: graph{

@@ -171,7 +171,7 @@ func (r *reporter) collapsible(ic *incompat) bool {
 func (r *reporter) fact(ic *incompat) string {
 	switch ic.kind {
 	case kindDependency:
-		s := r.depends(ic) + " " + ic.dep.Text
+		s := r.depends(ic) + " " + r.required(ic)
 		if ic.empty {
 			s += ", but " + r.noMatch(ic)
 		}
@@ -182,6 +182,16 @@ func (r *reporter) fact(ic *incompat) string {
 	default:
 		return "the root requirements must be met"
 	}
+}
+
+// required names what a dependency requires: its text, or, when versions that spell it
+// differently were merged, the candidates it accepts.
+func (r *reporter) required(ic *incompat) string {
+	if ic.dep.Text != "" {
+		return ic.dep.Text
+	}
+	t, _ := ic.termOf(ic.to)
+	return r.ranges(ic.to, t.set)
 }
 
 // depends is the start of a dependency clause: who depends.
@@ -217,7 +227,7 @@ func (r *reporter) facts(a, b *incompat) string {
 		af, _ := a.termOf(a.from)
 		bf, _ := b.termOf(b.from)
 		if !b.empty && a.from == b.from && af.set.equal(bf.set) {
-			return fmt.Sprintf("%s both %s and %s", r.depends(a), a.dep.Text, b.dep.Text)
+			return fmt.Sprintf("%s both %s and %s", r.depends(a), r.required(a), r.required(b))
 		}
 		for _, p := range [][2]*incompat{{a, b}, {b, a}} {
 			x, y := p[0], p[1]
@@ -227,7 +237,7 @@ func (r *reporter) facts(a, b *incompat) string {
 			xt, _ := x.termOf(x.to)
 			yf, _ := y.termOf(y.from)
 			if x.to == y.from && xt.set.subsetOf(yf.set) {
-				return fmt.Sprintf("%s %s which depends on %s", r.depends(x), x.dep.Text, strings.TrimPrefix(r.fact(y), r.depends(y)+" "))
+				return fmt.Sprintf("%s %s which depends on %s", r.depends(x), r.required(x), strings.TrimPrefix(r.fact(y), r.depends(y)+" "))
 			}
 		}
 	}
@@ -291,10 +301,15 @@ func (r *reporter) object(t term) string {
 // versions renders a set of candidates: as the requirement text that accepts exactly them when
 // there is one, else as ranges over the candidates in age order.
 func (r *reporter) versions(pkg int, set vset) string {
-	ps := r.s.pkgs[pkg]
-	if text, ok := ps.texts[set.key()]; ok {
+	if text, ok := r.s.pkgs[pkg].texts[set.key()]; ok {
 		return text
 	}
+	return r.ranges(pkg, set)
+}
+
+// ranges renders a set of candidates as ranges in age order.
+func (r *reporter) ranges(pkg int, set vset) string {
+	ps := r.s.pkgs[pkg]
 	asc := r.ascending(pkg)
 	name := string(ps.name)
 	if missing := len(asc) - set.count(); missing == 1 {

@@ -74,9 +74,12 @@ type pkgState struct {
 	texts     map[string]string // requirement text by the set it accepts, for messages
 }
 
+// mergeKey identifies dependencies that are one fact over the candidates: same depender, same
+// dependee, same accepted set. A requirement nothing matches is keyed by its text instead, which
+// its explanation quotes.
 type mergeKey struct {
 	from, to int
-	text     string
+	set      string
 }
 
 type solver struct {
@@ -425,16 +428,20 @@ func (s *solver) addDependencies(pkg, v int, vd *versionDeps) {
 		depender := singleton(n, v)
 		// Versions with the same dependency share one incompatibility, which keeps the learned
 		// ones general and lets explanations speak of ranges rather than single versions.
-		key := mergeKey{pkg, e.to, e.dep.Text}
-		if old := s.merge[key]; old != nil && pkg != e.to && old.empty == e.set.empty() {
-			ot, _ := old.termOf(e.to)
-			if old.empty || ot.set.equal(e.set) {
-				from, _ := old.termOf(pkg)
-				depender = from.set.or(depender)
-				old.superseded = true
+		key := mergeKey{pkg, e.to, e.set.key()}
+		if e.set.empty() {
+			key.set = e.dep.Text
+		}
+		dep := e.dep
+		if old := s.merge[key]; old != nil && pkg != e.to {
+			from, _ := old.termOf(pkg)
+			depender = from.set.or(depender)
+			old.superseded = true
+			if old.dep.Text != dep.Text {
+				dep.Text = "" // spelled differently by different versions: describe the set instead
 			}
 		}
-		ic := &incompat{kind: kindDependency, from: pkg, to: e.to, dep: e.dep, empty: e.set.empty()}
+		ic := &incompat{kind: kindDependency, from: pkg, to: e.to, dep: dep, empty: e.set.empty()}
 		switch {
 		case e.to == pkg:
 			if e.set.has(v) {

@@ -339,6 +339,37 @@ func TestSolveHonoursCancellation(t *testing.T) {
 	}
 }
 
+// cancellingProvider cancels the solve from inside the provider once it has answered a few
+// questions, as an interrupted command would.
+type cancellingProvider struct {
+	memProvider
+	cancel    func()
+	after     int
+	askedThen int
+}
+
+func (p *cancellingProvider) Dependencies(ctx context.Context, pkg Package, v string) ([]Dependency, error) {
+	deps, err := p.memProvider.Dependencies(ctx, pkg, v)
+	if p.after--; p.after == 0 {
+		p.cancel()
+		p.askedThen = len(p.asked)
+	}
+	return deps, err
+}
+
+func TestSolveStopsWhenCancelledMidway(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &cancellingProvider{memProvider: memProvider{g: generate(40, 10, 1)}, cancel: cancel, after: 3}
+	_, err := Solve(ctx, p, parseDeps([]string{"p000"}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Solve = %v, want context.Canceled", err)
+	}
+	if extra := p.asked[p.askedThen:]; len(extra) > 0 {
+		t.Errorf("the provider was asked %q after cancellation", extra)
+	}
+}
+
 func TestStepLimit(t *testing.T) {
 	g := generate(40, 10, 1)
 	p := &memProvider{g: g}

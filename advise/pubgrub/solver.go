@@ -463,6 +463,9 @@ func (s *solver) id(ctx context.Context, pkg Package) (int, error) {
 	if id, ok := s.ids[pkg]; ok {
 		return id, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("pubgrub: %w", err)
+	}
 	versions, err := s.p.Candidates(ctx, pkg)
 	if err != nil {
 		return 0, fmt.Errorf("pubgrub: listing versions of %s: %w", pkg, err)

@@ -92,22 +92,25 @@ func registryError(ref string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return &SourceError{Ref: ref, Err: err}
 	}
-	if isTLSMismatch(err) {
-		return &SourceError{Ref: ref, Kind: ErrRegistryUnreachable, Err: err, Hint: hintInsecure}
-	}
 	var te *transport.Error
-	if errors.As(err, &te) {
+	// A TLS server answers plain HTTP with a 400; that is a TLS mismatch,
+	// not an answer from the registry.
+	if errors.As(err, &te) && !strings.Contains(te.Error(), "HTTP request to an HTTPS server") {
+		clean := &cleanError{msg: describeTransport(te), err: err}
 		switch {
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
 			hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-			return &SourceError{Ref: ref, Kind: ErrUnauthorized, Err: err, Hint: hintCreds}
+			return &SourceError{Ref: ref, Kind: ErrUnauthorized, Err: clean, Hint: hintCreds}
 		case te.StatusCode == http.StatusNotFound ||
 			hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
-			return &SourceError{Ref: ref, Kind: ErrImageNotFound, Err: err}
-		case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
-			return &SourceError{Ref: ref, Kind: ErrRegistryUnreachable, Err: err, Hint: "the registry kept failing after retries; try again later"}
+			return &SourceError{Ref: ref, Kind: ErrImageNotFound, Err: clean}
+		case te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout || te.StatusCode >= 500:
+			return &SourceError{Ref: ref, Kind: ErrRegistryUnreachable, Err: clean, Hint: "the registry kept failing after retries; try again later"}
 		}
-		return &SourceError{Ref: ref, Err: err}
+		return &SourceError{Ref: ref, Err: clean}
+	}
+	if isTLSMismatch(err) {
+		return &SourceError{Ref: ref, Kind: ErrRegistryUnreachable, Err: err, Hint: hintInsecure}
 	}
 	var netErr net.Error
 	var opErr *net.OpError
@@ -119,6 +122,32 @@ func registryError(ref string, err error) error {
 	}
 	return &SourceError{Ref: ref, Err: err}
 }
+
+// describeTransport says what the registry answered, without the
+// diagnostics' free-form detail maps.
+func describeTransport(te *transport.Error) string {
+	if len(te.Errors) == 0 {
+		return te.Error()
+	}
+	var b strings.Builder
+	if te.Request != nil {
+		fmt.Fprintf(&b, "%s %s: ", te.Request.Method, te.Request.URL.Redacted())
+	}
+	fmt.Fprintf(&b, "HTTP %d", te.StatusCode)
+	for _, d := range te.Errors {
+		fmt.Fprintf(&b, ", %s: %s", d.Code, d.Message)
+	}
+	return b.String()
+}
+
+// cleanError shows a shorter message but keeps the cause for errors.Is/As.
+type cleanError struct {
+	msg string
+	err error
+}
+
+func (c *cleanError) Error() string { return c.msg }
+func (c *cleanError) Unwrap() error { return c.err }
 
 func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 	for _, d := range te.Errors {
@@ -152,6 +181,10 @@ func isTLSMismatch(err error) bool {
 
 // fileError classifies a failure to open a local archive, layout or directory.
 func fileError(ref string, err error) error {
+	var se *SourceError
+	if errors.As(err, &se) {
+		return err
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return &SourceError{Ref: ref, Kind: ErrImageNotFound, Err: err}
 	}

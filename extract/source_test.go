@@ -173,6 +173,7 @@ func srcWantErr(t *testing.T, err error, kind error, ref string, mentions ...str
 		t.Errorf("error %q is not %v", err, kind)
 	}
 	msg := err.Error()
+	t.Logf("error: %s", msg)
 	if strings.Contains(msg, "\n") {
 		t.Errorf("error is not one line: %q", msg)
 	}

@@ -131,6 +131,14 @@ http:
 // run starts the process and waits for /v2/ to answer.
 func (r *Registry) run(t testing.TB, confPath string) error {
 	cmd := exec.Command(Binary, "serve", confPath)
+	// distribution reads REGISTRY_SECTION_KEY variables as configuration:
+	// REGISTRY_AUTH_FILE, which clients use for credentials, would make it
+	// look for an access controller named "file".
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGISTRY_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	cmd.Stdout = r.stderr
 	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,6 +189,38 @@ var solveCases = []solveCase{
 		},
 	},
 	{
+		// Every boto3 pins its own botocore range: the explanation states the pattern in one
+		// sentence instead of one line per pair of versions.
+		name: "each_version_pins_its_own_range",
+		root: []string{"boto3>=1.28.0", "botocore<1.30.0"},
+		g:    pinnedPerVersion(8),
+	},
+	{
+		name: "short_run_of_pins_listed_in_full",
+		root: []string{"boto3>=1.28.0", "botocore<1.30.0"},
+		g:    pinnedPerVersion(3),
+	},
+	{
+		name: "transitive_chain",
+		root: []string{"app", "urllib3>=3.0"},
+		g: graph{
+			"app":      {"1.0": {"requests>=2.31"}, "1.1": {"requests>=2.31"}},
+			"requests": {"2.31.0": {"urllib3>=1.21.1,<3", "idna>=2.5,<4"}, "2.32.0": {"urllib3>=1.21.1,<3", "idna>=2.5,<4"}},
+			"urllib3":  {"1.26.0": nil, "2.0.0": nil, "3.0.0": nil},
+			"idna":     {"3.4": nil},
+		},
+	},
+	{
+		name: "two_sided_conflict",
+		root: []string{"a", "b"},
+		g: graph{
+			"a": {"1.0": {"c<2"}, "2.0": {"c<2", "d>=2"}},
+			"b": {"1.0": {"c>=2"}, "2.0": {"d<2", "c>=1"}},
+			"c": {"1.0": nil, "2.0": nil},
+			"d": {"1.0": {"c>=2"}, "2.0": nil},
+		},
+	},
+	{
 		name: "requirement_with_no_matching_version",
 		root: []string{"foo"},
 		g: graph{
@@ -195,6 +228,18 @@ var solveCases = []solveCase{
 			"bar": {"1.0.0": nil},
 		},
 	},
+}
+
+// pinnedPerVersion makes n versions of boto3, each needing botocore from its own patch level up,
+// while the botocore versions the user allows are older.
+func pinnedPerVersion(n int) graph {
+	g := graph{"boto3": {}, "botocore": {}}
+	for i := range n {
+		g["boto3"][fmt.Sprintf("1.28.%d", i)] = []string{fmt.Sprintf("botocore>=1.31.%d,<1.32.0", i)}
+		g["botocore"][fmt.Sprintf("1.31.%d", i)] = nil
+		g["botocore"][fmt.Sprintf("1.29.%d", i)] = nil
+	}
+	return g
 }
 
 func TestSolve(t *testing.T) {

@@ -94,6 +94,10 @@ func (r *reporter) visit(ic *incompat, forceNumber bool) {
 	numbered := forceNumber || r.outgoing[ic] > 1
 	concl := r.conclusion(ic)
 	c1, c2 := ic.causes[0], ic.causes[1]
+	if facts := r.chain(ic); len(facts) >= 3 {
+		r.write(ic, "Because "+r.listFacts(facts)+", "+concl+".", numbered)
+		return
+	}
 	switch {
 	case !c1.external() && !c2.external():
 		n1, ok1 := r.numbers[c1]
@@ -363,4 +367,90 @@ func (r *reporter) ascending(pkg int) []int {
 	}
 	r.asc[pkg] = a
 	return a
+}
+
+// chain recognises a run of derivations that each add one more version of P depending on Q —
+// the shape left behind when every version of a package pins its own range of another (boto3
+// and botocore, pydantic and pydantic-core) — and returns the dependencies it rests on, oldest
+// depender first. It returns nil for any other shape.
+func (r *reporter) chain(ic *incompat) []*incompat {
+	from, to, ok := pairShape(ic)
+	if !ok {
+		return nil
+	}
+	isDep := func(e *incompat) bool {
+		return e.kind == kindDependency && !e.empty && e.from == from && e.to == to
+	}
+	var facts []*incompat
+	for cur := ic; ; {
+		c1, c2 := cur.causes[0], cur.causes[1]
+		if c1.external() && c2.external() {
+			if !isDep(c1) || !isDep(c2) {
+				return nil
+			}
+			facts = append(facts, c1, c2)
+			break
+		}
+		d, e := c1, c2
+		if c1.external() {
+			d, e = c2, c1
+		}
+		if !e.external() || !isDep(e) || r.outgoing[d] > 1 {
+			return nil
+		}
+		if _, numbered := r.numbers[d]; numbered {
+			return nil
+		}
+		if f, t, ok := pairShape(d); !ok || f != from || t != to {
+			return nil
+		}
+		facts = append(facts, e)
+		cur = d
+	}
+	rank := map[int]int{}
+	for i, v := range r.ascending(from) {
+		rank[v] = i
+	}
+	oldest := func(e *incompat) int {
+		t, _ := e.termOf(from)
+		m := len(rank)
+		for v, i := range rank {
+			if t.set.has(v) && i < m {
+				m = i
+			}
+		}
+		return m
+	}
+	slices.SortStableFunc(facts, func(a, b *incompat) int { return oldest(a) - oldest(b) })
+	return facts
+}
+
+// pairShape reports whether ic says "some versions of from require some versions of to".
+func pairShape(ic *incompat) (from, to int, ok bool) {
+	if ic.external() || len(ic.terms) != 2 || ic.terms[0].pos == ic.terms[1].pos {
+		return 0, 0, false
+	}
+	p, n := ic.terms[0], ic.terms[1]
+	if !p.pos {
+		p, n = n, p
+	}
+	return p.pkg, n.pkg, p.pkg != rootID
+}
+
+// listFacts states many facts in one sentence, eliding the middle of a long list.
+func (r *reporter) listFacts(facts []*incompat) string {
+	var parts []string
+	if len(facts) > 6 {
+		for _, f := range facts[:3] {
+			parts = append(parts, r.fact(f))
+		}
+		name := r.s.pkgs[facts[0].from].name
+		parts = append(parts, fmt.Sprintf("%d more versions of %s likewise", len(facts)-4, name))
+		parts = append(parts, r.fact(facts[len(facts)-1]))
+	} else {
+		for _, f := range facts {
+			parts = append(parts, r.fact(f))
+		}
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + ", and " + parts[len(parts)-1]
 }

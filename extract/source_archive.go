@@ -33,6 +33,15 @@ func openArchive(ref, spec string, o *options) (Source, error) {
 		return nil, fileError(ref, err)
 	}
 	opener := archiveOpener(file)
+	// One pass over the headers first, so that no document is read whole
+	// before its size is known.
+	scan, err := scanArchive(opener)
+	if err != nil {
+		return nil, fileError(ref, fmt.Errorf("%s is not a docker save archive: %w", file, err))
+	}
+	if err := scan.small("manifest.json"); err != nil {
+		return nil, fileError(ref, fmt.Errorf("%s is not a docker save archive: %w", file, err))
+	}
 	mf, err := tarball.LoadManifest(opener)
 	if err != nil {
 		return nil, fileError(ref, fmt.Errorf("%s is not a docker save archive (reading manifest.json): %w", file, err))
@@ -44,16 +53,21 @@ func openArchive(ref, spec string, o *options) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := scan.small(desc.Config); err != nil {
+		return nil, fileError(ref, fmt.Errorf("reading %s: %w", file, err))
+	}
+	sizes := map[string]int64{}
+	for _, l := range desc.Layers {
+		if sizes[l], err = scan.size(l); err != nil {
+			return nil, fileError(ref, fmt.Errorf("reading %s: %w", file, err))
+		}
+	}
 	img, err := tarball.Image(opener, t)
 	if err != nil {
 		return nil, fileError(ref, fmt.Errorf("reading %s: %w", file, err))
 	}
 	s := &imageSource{ref: ref, img: img, progress: o.progress, classify: fileError}
-	scan, err := scanArchive(opener, desc.Layers)
-	if err != nil {
-		return nil, fileError(ref, fmt.Errorf("reading %s: %w", file, err))
-	}
-	compressed := len(desc.Layers) > 0 && scan.compressed[desc.Layers[0]]
+	compressed := len(desc.Layers) > 0 && scan.compressed(desc.Layers[0])
 	if compressed {
 		h, err := img.Digest()
 		if err != nil {
@@ -66,7 +80,7 @@ func openArchive(ref, spec string, o *options) (Source, error) {
 	// gzip every layer just to name it, so seshat names each by its diffID
 	// and its manifest as skopeo does for this format: the layers as the
 	// uncompressed tars they are.
-	layers, info, err := uncompressedArchive(ref, scan.sizes, desc, img)
+	layers, info, err := uncompressedArchive(ref, sizes, desc, img)
 	if err != nil {
 		return nil, fileError(ref, fmt.Errorf("reading %s: %w", file, err))
 	}
@@ -196,66 +210,104 @@ func sha256Hex(b []byte) string {
 	return fmt.Sprintf("%x", s[:])
 }
 
-// archiveScan is what one pass over the archive's tar headers tells about
-// the layer entries manifest.json names.
+// maxArchiveDoc bounds manifest.json and the image config, which are read
+// whole: real ones are a few kilobytes.
+const maxArchiveDoc = 16 << 20
+
+// archiveScan is what one pass over the archive's tar headers tells: each
+// regular entry's size and first bytes, and the links between entries
+// (docker save links layers that two images share).
 type archiveScan struct {
-	sizes      map[string]int64
-	compressed map[string]bool
+	sizes map[string]int64
+	magic map[string][]byte
+	links map[string]string
 }
 
-// scanArchive reads the headers (and the first bytes of each entry) once,
-// following links between entries as docker save writes them for shared
-// layers.
-func scanArchive(opener tarball.Opener, names []string) (archiveScan, error) {
+func scanArchive(opener tarball.Opener) (*archiveScan, error) {
 	rc, err := opener()
 	if err != nil {
-		return archiveScan{}, err
+		return nil, err
 	}
 	defer rc.Close()
-	sizes := map[string]int64{}
-	magic := map[string][]byte{}
-	links := map[string]string{}
+	s := &archiveScan{sizes: map[string]int64{}, magic: map[string][]byte{}, links: map[string]string{}}
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return s, nil
 		}
 		if err != nil {
-			return archiveScan{}, err
+			return nil, err
+		}
+		if len(s.sizes)+len(s.links) >= maxArchiveEntries {
+			return nil, fmt.Errorf("more than %d entries, which no docker save archive has", maxArchiveEntries)
 		}
 		p := path.Clean(h.Name)
 		switch h.Typeflag {
 		case tar.TypeSymlink:
-			links[p] = path.Join(path.Dir(p), h.Linkname)
+			s.links[p] = path.Join(path.Dir(p), h.Linkname)
 		case tar.TypeLink:
-			links[p] = path.Clean(h.Linkname)
+			s.links[p] = path.Clean(h.Linkname)
 		case tar.TypeReg:
-			sizes[p] = h.Size
+			s.sizes[p] = h.Size
 			var b [4]byte
 			n, _ := io.ReadFull(tr, b[:])
-			magic[p] = b[:n]
+			s.magic[p] = b[:n]
 		}
 	}
-	out := archiveScan{sizes: map[string]int64{}, compressed: map[string]bool{}}
-	for _, n := range names {
-		p := path.Clean(n)
-		for hops := 0; hops < 8; hops++ {
-			t, ok := links[p]
-			if !ok {
-				break
-			}
-			p = t
-		}
-		s, ok := sizes[p]
+}
+
+// maxArchiveEntries bounds the scan's maps; a docker save archive holds a
+// handful of entries per layer.
+const maxArchiveEntries = 100_000
+
+func (s *archiveScan) resolve(name string) (string, error) {
+	p := path.Clean(name)
+	for hops := 0; ; hops++ {
+		t, ok := s.links[p]
 		if !ok {
-			return archiveScan{}, fmt.Errorf("layer %s not found in the archive", n)
+			break
 		}
-		out.sizes[n] = s
-		m := magic[p]
-		out.compressed[n] = bytes.HasPrefix(m, []byte{0x1f, 0x8b}) || bytes.HasPrefix(m, []byte{0x28, 0xb5, 0x2f, 0xfd})
+		if hops > 8 {
+			return "", fmt.Errorf("%s: too many links", name)
+		}
+		p = t
 	}
-	return out, nil
+	if _, ok := s.sizes[p]; !ok {
+		return "", fmt.Errorf("%s not found in the archive", name)
+	}
+	return p, nil
+}
+
+func (s *archiveScan) size(name string) (int64, error) {
+	p, err := s.resolve(name)
+	if err != nil {
+		return 0, err
+	}
+	return s.sizes[p], nil
+}
+
+// small checks that name exists and may be read whole.
+func (s *archiveScan) small(name string) error {
+	n, err := s.size(name)
+	if err != nil {
+		return err
+	}
+	if n > maxArchiveDoc {
+		return fmt.Errorf("%s is %d bytes, more than the %d a real one needs", name, n, maxArchiveDoc)
+	}
+	return nil
+}
+
+// compressed reports whether the named layer is stored gzip- or
+// zstd-compressed rather than as the plain tar docker save writes.
+func (s *archiveScan) compressed(name string) bool {
+	p, err := s.resolve(name)
+	if err != nil {
+		return false
+	}
+	m := s.magic[p]
+	return bytes.HasPrefix(m, []byte{0x1f, 0x8b}) || bytes.HasPrefix(m, []byte{0x28, 0xb5, 0x2f, 0xfd})
 }
 
 // plainLayer presents an uncompressed archive layer as the blob it is:

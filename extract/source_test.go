@@ -395,6 +395,13 @@ func TestDockerArchive(t *testing.T) {
 
 	notTar := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notTar, []byte("hello"), 0o644)
+	noManifest := srcTar(t, dir, "no-manifest.tar", map[string]string{"repositories": "{}"})
+	missingLayer := srcTar(t, dir, "missing-layer.tar", map[string]string{
+		"manifest.json": `[{"Config":"c.json","RepoTags":["a:1"],"Layers":["l/layer.tar"]}]`, "c.json": "{}"})
+	truncated := filepath.Join(dir, "truncated.tar.gz")
+	if b, err := os.ReadFile(gz); err == nil {
+		os.WriteFile(truncated, b[:len(b)/2], 0o644)
+	}
 	bad := []struct {
 		name, ref string
 		kind      error
@@ -404,11 +411,15 @@ func TestDockerArchive(t *testing.T) {
 		{"unknown tag", "docker-archive:" + multi + ":quay.io/seshat/nope:1", extract.ErrImageNotFound, []string{"quay.io/seshat/app:1.0"}},
 		{"a digest", "docker-archive:" + plain + "@sha256:" + strings.Repeat("0", 64), extract.ErrBadReference, nil},
 		{"not an archive", "docker-archive:" + notTar, nil, []string{"not a docker save archive"}},
+		{"no manifest.json", "docker-archive:" + noManifest, nil, []string{"manifest.json not found"}},
+		{"a layer missing", "docker-archive:" + missingLayer, nil, []string{"l/layer.tar not found"}},
+		{"truncated gzip", "docker-archive:" + truncated, nil, []string{"unexpected EOF"}},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := extract.Open(context.Background(), tc.ref)
 			if tc.kind == nil {
+				t.Logf("error: %v", err)
 				if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.mentions[0]) {
 					t.Fatalf("Open(%s) = %v, want one line mentioning %q", tc.ref, err, tc.mentions[0])
 				}
@@ -417,6 +428,23 @@ func TestDockerArchive(t *testing.T) {
 			srcWantErr(t, err, tc.kind, tc.ref, tc.mentions...)
 		})
 	}
+}
+
+// srcTar writes a tar of files (name → content) into dir.
+func srcTar(t *testing.T, dir, name string, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for n, body := range files {
+		tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))})
+		io.WriteString(tw, body)
+	}
+	tw.Close()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func srcGzip(t *testing.T, from, to string) {

@@ -221,6 +221,24 @@ var solveCases = []solveCase{
 		},
 	},
 	{
+		// Two spellings that accept every candidate merge into one fact, named by the package.
+		name: "spellings_accepting_everything",
+		root: []string{"d!=3.0", "d"},
+		g: graph{
+			"d": {"1.0": {"a==2.0"}, "2.0": {"a==3.0"}},
+			"a": {},
+		},
+	},
+	{
+		name: "two_requirements_nothing_matches",
+		root: []string{"e<3.0"},
+		g: graph{
+			"e": {"1.0": {"c>=3.0"}, "2.0": {"a!=4.0"}, "3.0": nil},
+			"c": {"1.0": nil},
+			"a": {},
+		},
+	},
+	{
 		name: "requirement_with_no_matching_version",
 		root: []string{"foo"},
 		g: graph{

@@ -245,6 +245,9 @@ func (r *reporter) facts(a, b *incompat) string {
 			}
 		}
 	}
+	if a.kind == kindDependency && a.empty {
+		return r.fact(a) + ", and " + r.fact(b) // a ends in its own "but …" clause
+	}
 	return r.fact(a) + " and " + r.fact(b)
 }
 
@@ -314,6 +317,9 @@ func (r *reporter) versions(pkg int, set vset) string {
 // ranges renders a set of candidates as ranges in age order.
 func (r *reporter) ranges(pkg int, set vset) string {
 	ps := r.s.pkgs[pkg]
+	if set.equal(fullSet(len(ps.versions))) {
+		return string(ps.name)
+	}
 	asc := r.ascending(pkg)
 	name := string(ps.name)
 	if missing := len(asc) - set.count(); missing == 1 {

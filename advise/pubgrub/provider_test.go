@@ -130,6 +130,9 @@ func render(sol *Solution, err error) string {
 			}
 			fmt.Fprintf(&b, "    %s %s%s\n", by, r.Text, held)
 		}
+		for _, why := range c.Passed {
+			fmt.Fprintf(&b, "    passed over: %s\n", strings.ReplaceAll(why, "\n", "\n        "))
+		}
 	}
 	return b.String()
 }

@@ -110,6 +110,12 @@ type Chosen struct {
 	// RequiredBy lists the requirements on this package from the root and from the chosen versions
 	// of other packages, sorted.
 	RequiredBy []Requirement
+	// Passed explains, in the order the solver learned it, why the candidates preferred over
+	// Version were ruled out, together with what was known then about the other packages
+	// involved ("flask==3.0.0 depends on werkzeug>=3.0.0, and werkzeug<3.0 is required"). A
+	// reason the solver derived from a conflict comes with its derivation, over several lines.
+	// Empty when Rank is 0.
+	Passed []string
 }
 
 // Requirement is one dependency on a chosen package.

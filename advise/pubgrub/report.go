@@ -15,8 +15,7 @@ type NoSolutionError struct {
 }
 
 func (e *NoSolutionError) Error() string {
-	r := &reporter{s: e.s, asc: map[int][]int{}, outgoing: map[*incompat]int{}, numbers: map[*incompat]int{}}
-	return r.explain(e.root)
+	return newReporter(e.s).explain(e.root)
 }
 
 // reporter renders a derivation graph as sentences, following the error-reporting scheme of pub's
@@ -29,6 +28,70 @@ type reporter struct {
 	numbers  map[*incompat]int
 	lines    []reportLine
 	root     *incompat
+}
+
+func newReporter(s *solver) *reporter {
+	return &reporter{s: s, asc: map[int][]int{}, outgoing: map[*incompat]int{}, numbers: map[*incompat]int{}}
+}
+
+// because explains the assignment to pkg at position pos in the partial solution by its cause:
+// the cause itself (an external fact in one sentence, a derived one with its derivation), and what
+// the partial solution said then about the cause's other packages.
+func (r *reporter) because(cause *incompat, pkg, pos int) string {
+	var state []string
+	for _, t := range cause.terms {
+		if t.pkg != pkg && t.pkg != rootID {
+			state = append(state, r.state(t.pkg, pos))
+		}
+	}
+	if cause.external() {
+		text := sentence(r.fact(cause))
+		if len(state) > 0 {
+			text += ", and " + joinList(state, "and")
+		}
+		return text + "."
+	}
+	text := r.explain(cause)
+	if len(state) > 0 {
+		text += "\nAnd " + joinList(state, "and") + "."
+	}
+	return text
+}
+
+// state says what the partial solution held about pkg before position pos.
+func (r *reporter) state(pkg, pos int) string {
+	ps := r.s.pkgs[pkg]
+	last := -1
+	for _, p := range ps.assigns {
+		if p < pos {
+			last = p
+		}
+	}
+	if last < 0 {
+		return string(ps.name) + " is undecided"
+	}
+	a := r.s.assigns[last]
+	switch {
+	case a.decision:
+		return fmt.Sprintf("%s==%s is chosen", ps.name, ps.versions[a.term.set.first()])
+	case a.acc.pos:
+		return r.object(a.acc) + " is required"
+	case a.acc.set.equal(fullSet(len(ps.versions))):
+		return "no version of " + string(ps.name) + " can be chosen"
+	default:
+		return r.object(a.acc.negate()) + " is ruled out"
+	}
+}
+
+// sentence capitalises a clause that starts with one of the solver's own words; a package name
+// keeps its case.
+func sentence(clause string) string {
+	for _, w := range []string{"you ", "every ", "no "} {
+		if strings.HasPrefix(clause, w) {
+			return strings.ToUpper(clause[:1]) + clause[1:]
+		}
+	}
+	return clause
 }
 
 type reportLine struct {

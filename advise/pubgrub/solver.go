@@ -563,6 +563,9 @@ func (s *solver) solution() *Solution {
 			c.RequiredBy = append(c.RequiredBy, r)
 		}
 	}
+	for id, i := range byPkg {
+		sol.Packages[i].Passed = s.passed(id)
+	}
 	slices.SortFunc(sol.Packages, func(a, b Chosen) int {
 		switch {
 		case a.Package < b.Package:
@@ -589,4 +592,29 @@ func (s *solver) solution() *Solution {
 		})
 	}
 	return sol
+}
+
+// passed explains why the candidates of pkg preferred over its chosen version were ruled out: each
+// assignment that ruled out one of them is explained by the incompatibility that caused it.
+func (s *solver) passed(pkg int) []string {
+	ps := s.pkgs[pkg]
+	allowed := func(t term, i int) bool { return t.set.has(i) == t.pos }
+	ruledOut := make([]bool, ps.decided)
+	var why []string
+	for _, pos := range ps.assigns {
+		a := s.assigns[pos]
+		if a.decision {
+			break
+		}
+		fresh := false
+		for i := range ruledOut {
+			if !ruledOut[i] && !allowed(a.acc, i) {
+				ruledOut[i], fresh = true, true
+			}
+		}
+		if fresh {
+			why = append(why, newReporter(s).because(a.cause, pkg, pos))
+		}
+	}
+	return why
 }

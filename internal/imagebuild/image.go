@@ -179,6 +179,20 @@ func WriteOCI(dir string, img v1.Image, tag string) error {
 	if err := p.AppendImage(img, opts...); err != nil {
 		return fmt.Errorf("writing image to %s: %w", tmp, err)
 	}
+	// ggcr writes blobs 0600 and index.json 0777; give the layout the modes
+	// a checkout would have.
+	err = filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(p, 0o755)
+		}
+		return os.Chmod(p, 0o644)
+	})
+	if err != nil {
+		return err
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}

@@ -112,10 +112,8 @@ func (s *solver) acc(pkg int) (t term, ok bool) {
 	return s.assigns[ps.assigns[len(ps.assigns)-1]].acc, true
 }
 
-func (s *solver) step(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pubgrub: %w", err)
-	}
+// step counts a decision or a conflict-resolution step against the limit.
+func (s *solver) step() error {
 	s.steps++
 	if s.opts.maxSteps > 0 && s.steps > s.opts.maxSteps {
 		return fmt.Errorf("%w: gave up after %d decisions and conflicts", ErrStepLimit, s.opts.maxSteps)
@@ -127,7 +125,10 @@ func (s *solver) run(ctx context.Context) (*Solution, error) {
 	s.add(&incompat{kind: kindRoot, terms: []term{{pkg: rootID, pos: false, set: fullSet(1)}}})
 	next := rootID
 	for {
-		if err := s.step(ctx); err != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pubgrub: %w", err)
+		}
+		if err := s.step(); err != nil {
 			return nil, err
 		}
 		if err := s.propagate(next); err != nil {
@@ -251,9 +252,8 @@ func (s *solver) resolve(ic *incompat) (*incompat, error) {
 			s.backtrack(prevLevel)
 			return ic, nil
 		}
-		s.steps++
-		if s.opts.maxSteps > 0 && s.steps > s.opts.maxSteps {
-			return nil, fmt.Errorf("%w: gave up after %d decisions and conflicts", ErrStepLimit, s.opts.maxSteps)
+		if err := s.step(); err != nil {
+			return nil, err
 		}
 		ic = s.priorCause(ic, a.cause, a.term.pkg)
 		learned = true

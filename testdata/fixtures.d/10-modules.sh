@@ -3,7 +3,7 @@
 # modules, fetched with `go mod download` (into the module cache; nothing is
 # committed) and laid out at stable paths under $OUT (see testdata/FIXTURES.md):
 #   $OUT/images/*.tar            docker-archives (trivy, go-containerregistry)
-#   $OUT/images/hello-world-oci/ OCI layout (the same hello-world, unpacked)
+#   $OUT/images/hello-world-oci/ the same hello-world rewritten as an OCI layout
 #   $OUT/rpmdb/NAME/...          go-rpmdb's real rpm databases + expected lists
 #   $OUT/images/rpmdb-NAME/      OCI layout: one layer with that rpmdb at its usual path
 #   $OUT/os-release/DISTRO/...   syft's os-release files of 22 distributions
@@ -58,12 +58,6 @@ put "$t/image1.tar" "$out/images/opq.tar"
 # go-containerregistry: hello-world as saved by Docker 25 (a docker-archive
 # that is also an OCI layout), and the whiteout images of mutate's tests.
 put "$ggcr/pkg/v1/tarball/testdata/hello-world-v25.tar" "$out/images/hello-world.tar"
-if [ ! -e "$out/images/hello-world-oci/index.json" ]; then
-  rm -rf "$out/images/hello-world-oci.tmp" && mkdir -p "$out/images/hello-world-oci.tmp"
-  tar -xf "$out/images/hello-world.tar" -C "$out/images/hello-world-oci.tmp"
-  rm -f "$out/images/hello-world-oci.tmp/manifest.json"
-  rm -rf "$out/images/hello-world-oci" && mv "$out/images/hello-world-oci.tmp" "$out/images/hello-world-oci"
-fi
 put "$ggcr/pkg/v1/mutate/testdata/whiteout_image.tar" "$out/images/ggcr-whiteout.tar"
 put "$ggcr/pkg/v1/mutate/testdata/whiteout_dir.tar" "$out/images/ggcr-whiteout-dir.tar"
 put "$ggcr/pkg/v1/mutate/testdata/overwritten_file.tar" "$out/images/ggcr-overwritten-file.tar"
@@ -85,8 +79,14 @@ done
 put "$rpmdb/pkg/rpmdb_testcase_test.go" "$out/rpmdb/rpmdb_testcase_test.go"
 put "$rpmdb/pkg/rpmdb_test.go" "$out/rpmdb/rpmdb_test.go"
 
-# One image per rpmdb, the database at the path its distribution uses.
 (cd "$repo" && go build -o "$out/bin/mkimage" ./internal/imagebuild/cmd/mkimage)
+# hello-world-v25.tar's own index.json lists no manifest (Docker 25 wrote it so):
+# rewrite the image as an OCI layout (go-containerregistry gzips the layer).
+if [ ! -e "$out/images/hello-world-oci/index.json" ]; then
+  "$out/bin/mkimage" -convert "$out/images/hello-world.tar" -oci "$out/images/hello-world-oci" >/dev/null
+fi
+
+# One image per rpmdb, the database at the path its distribution uses.
 rpmpath() {
   case $1 in
     sle15-bci) echo usr/lib/sysimage/rpm/Packages.db ;;      # SUSE: ndb under /usr/lib/sysimage

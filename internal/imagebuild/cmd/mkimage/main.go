@@ -2,6 +2,7 @@
 //
 //	mkimage -plan plan.json
 //	mkimage -root ROOTFS -layers 3 -oci OUT/ [-docker-archive OUT.tar] [-tag latest]
+//	mkimage -convert IMAGE.tar -oci OUT/   (a docker-archive rewritten as an OCI layout)
 //
 // The plan format is imagebuild.Plan (JSON). With -root it splits one root
 // filesystem into -layers layers. It prints the manifest digest.
@@ -12,8 +13,31 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
 	"github.com/seshat-dev/seshat/internal/imagebuild"
 )
+
+// convertArchive writes the image of a docker-archive as an OCI layout. The
+// manifest is go-containerregistry's, and uncompressed layers are gzipped.
+func convertArchive(file, oci, tag string) error {
+	if oci == "" {
+		return fmt.Errorf("-convert needs -oci")
+	}
+	img, err := tarball.ImageFromPath(file, nil)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", file, err)
+	}
+	if err := imagebuild.WriteOCI(oci, img, tag); err != nil {
+		return err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Println(d)
+	return nil
+}
 
 func main() {
 	var (
@@ -26,8 +50,16 @@ func main() {
 		ref      = flag.String("ref", "", "repository:tag in the docker-archive")
 		comp     = flag.String("compression", "gzip", "gzip, zstd or none")
 		tmp      = flag.String("tmp", "", "directory to stage layer blobs in (default: beside the output)")
+		convert  = flag.String("convert", "", "docker-archive to rewrite as the -oci layout, layers unchanged")
 	)
 	flag.Parse()
+	if *convert != "" {
+		if err := convertArchive(*convert, *oci, *tag); err != nil {
+			fmt.Fprintln(os.Stderr, "mkimage:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*planFile, *root, *n, *oci, *archive, *tag, *ref, *comp, *tmp); err != nil {
 		fmt.Fprintln(os.Stderr, "mkimage:", err)
 		os.Exit(1)

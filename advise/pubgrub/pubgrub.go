@@ -8,6 +8,17 @@
 // a candidate (wheel tags, yanked files, prereleases, an installed version kept first) is the
 // caller's job.
 //
+// Explanations name sets of candidates by the requirement text that accepts exactly them when
+// one was seen ("werkzeug>=2.3"), else as ranges over the candidates in age order ("flask<2.3.0",
+// "flask>=2.0.0,<2.3.0", "flask!=2.1.0"). Versions of a package whose dependency on another
+// accepts the same candidates are treated as one fact, which keeps the learned facts general and
+// the explanations short; a run of versions that each pin their own range of another package is
+// stated in one sentence.
+//
+// A package that only some chosen versions need is chosen only when one of them is. The number
+// of decisions and conflict resolutions is bounded (WithMaxSteps), and Solve stops as soon as its
+// context is done, before the next question to the Provider.
+//
 // Usage:
 //
 //	sol, err := pubgrub.Solve(ctx, provider, []pubgrub.Dependency{

@@ -26,6 +26,10 @@ type solveCase struct {
 // >=1.0.0,<2.0.0.
 var solveCases = []solveCase{
 	{
+		name: "no_requirements",
+		g:    graph{"foo": {"1.0.0": nil}},
+	},
+	{
 		name: "no_conflicts",
 		root: []string{"foo>=1.0.0,<2.0.0"},
 		g: graph{
@@ -446,7 +450,8 @@ func TestStepLimit(t *testing.T) {
 }
 
 func TestPrefetchAnnouncesPackagesBeforeTheyAreListed(t *testing.T) {
-	tc := solveCases[3] // conflict resolution with a partial satisfier: five packages, backtracking
+	i := slices.IndexFunc(solveCases, func(c solveCase) bool { return c.name == "conflict_resolution_with_a_partial_satisfier" })
+	tc := solveCases[i] // five packages and backtracking
 	p := &memProvider{g: tc.g}
 	var announced []Package
 	prefetch := func(pkgs []Package) {

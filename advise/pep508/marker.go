@@ -282,20 +282,24 @@ func (m Marker) IsEmpty() bool { return m.root == nil }
 // String writes the marker in normalized PEP 508 form: double-quoted
 // strings, canonical variable names, parentheses only where precedence
 // needs them.
-func (m Marker) String() string {
+func (m Marker) String() string { return m.Format('"') }
+
+// Format is String with quote (' or ") around literals; a literal that
+// holds that quote gets the other one. pipenv writes markers with '.
+func (m Marker) Format(quote byte) string {
 	var b strings.Builder
-	writeNode(&b, m.root, false)
+	writeNode(&b, m.root, false, quote)
 	return b.String()
 }
 
-func writeNode(b *strings.Builder, n node, insideAnd bool) {
+func writeNode(b *strings.Builder, n node, insideAnd bool, quote byte) {
 	switch n := n.(type) {
 	case cmpNode:
-		writeOperand(b, n.lhs)
+		writeOperand(b, n.lhs, quote)
 		b.WriteByte(' ')
 		b.WriteString(n.op)
 		b.WriteByte(' ')
-		writeOperand(b, n.rhs)
+		writeOperand(b, n.rhs, quote)
 	case boolNode:
 		paren := insideAnd && !n.and
 		if paren {
@@ -309,7 +313,7 @@ func writeNode(b *strings.Builder, n node, insideAnd bool) {
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			writeNode(b, t, n.and)
+			writeNode(b, t, n.and, quote)
 		}
 		if paren {
 			b.WriteByte(')')
@@ -317,14 +321,13 @@ func writeNode(b *strings.Builder, n node, insideAnd bool) {
 	}
 }
 
-func writeOperand(b *strings.Builder, o operand) {
+func writeOperand(b *strings.Builder, o operand, q byte) {
 	if o.variable != "" {
 		b.WriteString(o.variable)
 		return
 	}
-	q := byte('"')
-	if strings.IndexByte(o.value, '"') >= 0 {
-		q = '\''
+	if strings.IndexByte(o.value, q) >= 0 {
+		q = '"' + '\'' - q
 	}
 	b.WriteByte(q)
 	b.WriteString(o.value)

@@ -212,6 +212,9 @@ func TestWithoutExtrasAndJoin(t *testing.T) {
 	if !Or(a, Marker{}).IsEmpty() || !And().IsEmpty() {
 		t.Error("Or with an empty marker should be empty, And of nothing empty")
 	}
+	if got := a.Format('\''); got != `os_name == 'posix' or sys_platform == 'linux'` {
+		t.Errorf("Format('\\'') = %q", got)
+	}
 	if got := c.Extras(); !slices.Equal(got, []string{"x-y", "z"}) {
 		t.Errorf("Extras = %q", got)
 	}

@@ -178,6 +178,7 @@ func TestParsePipfileErrors(t *testing.T) {
 		{"[[source]]\nname = \"a\"\n", "[[source]]: source 1 has no url"},
 		{"[requires]\npython_version = 3.11\n", "[requires]: python_version must be a string"},
 		{"[packages\n", "reading Pipfile"},
+		{"[[source]]\nurl = \"https://${SESHAT_UNSET_VAR}/simple\"\n", "environment variable SESHAT_UNSET_VAR is not set"},
 	}
 	for _, tt := range tests {
 		dir := writeFiles(t, map[string]string{"Pipfile": tt.content})

@@ -14,11 +14,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 mkdir -p "$out/images" "$out/rpmdb" "$out/bin"
+nomod=$(mktemp -d)
+trap 'rm -rf "$nomod"' EXIT
 
 # moddir MOD@VERSION prints the module's directory in the module cache.
 moddir() {
   local json dir
-  json=$(cd "$repo" && GOFLAGS=-mod=mod go mod download -json "$1") || { echo "go mod download $1 failed" >&2; return 1; }
+  # Outside any module, so the repository's go.mod and go.sum stay untouched.
+  json=$(cd "$nomod" && go mod download -json "$1") || { echo "go mod download $1 failed" >&2; return 1; }
   dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
   [ -d "$dir" ] || { echo "go mod download $1: no Dir in: $json" >&2; return 1; }
   printf '%s\n' "$dir"

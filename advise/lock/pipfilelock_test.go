@@ -213,6 +213,9 @@ func TestPipenvVerify(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), "up-to-date") {
 				t.Errorf("pipenv verify: %v\n%s", err, out)
 			}
+			if name != "full" {
+				return // pipenv is slow to start; one staleness check is enough
+			}
 			// And a Pipfile edit must make pipenv see the lock as stale.
 			if err := os.WriteFile(path, []byte(pipfiles[name]+"\n[packages-extra]\nx = \"*\"\n"), 0o644); err != nil {
 				t.Fatal(err)

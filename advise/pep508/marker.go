@@ -54,6 +54,24 @@ func (e Environment) Get(name string) string {
 	return ""
 }
 
+// EnvironmentFromMap builds an Environment from marker variable names to
+// values (as advise/target's Markers returns them); unknown names are ignored.
+func EnvironmentFromMap(m map[string]string) Environment {
+	return Environment{
+		PythonVersion:                m["python_version"],
+		PythonFullVersion:            m["python_full_version"],
+		ImplementationName:           m["implementation_name"],
+		ImplementationVersion:        m["implementation_version"],
+		PlatformPythonImplementation: m["platform_python_implementation"],
+		PlatformMachine:              m["platform_machine"],
+		PlatformRelease:              m["platform_release"],
+		PlatformSystem:               m["platform_system"],
+		PlatformVersion:              m["platform_version"],
+		SysPlatform:                  m["sys_platform"],
+		OSName:                       m["os_name"],
+	}
+}
+
 // variables maps every accepted spelling to the PEP 508 name; the dotted
 // and python_implementation forms are legacy spellings still found in
 // published metadata.

@@ -154,6 +154,18 @@ print(json.dumps(out))
 	}
 }
 
+func TestEnvironmentFromMap(t *testing.T) {
+	m := map[string]string{}
+	for name := range variables {
+		if canon := variables[name]; canon == name && name != "extra" {
+			m[name] = linux311.Get(name)
+		}
+	}
+	if got := EnvironmentFromMap(m); got != linux311 {
+		t.Errorf("EnvironmentFromMap = %+v, want %+v", got, linux311)
+	}
+}
+
 func TestMarkerString(t *testing.T) {
 	for in, want := range map[string]string{
 		`python_version>'3.6'`: `python_version > "3.6"`,

@@ -35,8 +35,10 @@ type Input struct {
 	Develop []Requirement
 	// Constraints (pip -c) limit versions without adding packages.
 	Constraints []Requirement
-	// Indexes in the order given; the first is the default index. Empty
-	// when the input names none.
+	// Indexes in the order given. The first is the default index unless
+	// it is marked Extra (a requirements file with only
+	// --extra-index-url), in which case the usual default (PIP_INDEX_URL,
+	// else PyPI) comes before all of them. Empty when the input names none.
 	Indexes []Index
 	// RequiresPython is a PEP 440 specifier set the target interpreter
 	// must satisfy ("" when the input says nothing), e.g. "==3.11.*" from a
@@ -71,6 +73,8 @@ type Index struct {
 	URL string
 	// VerifySSL is false for Pipfile verify_ssl = false and pip --trusted-host.
 	VerifySSL bool
+	// Extra marks an --extra-index-url: searched after the default index.
+	Extra bool
 }
 
 // ErrNotFound is returned by Discover when a directory holds no input file.

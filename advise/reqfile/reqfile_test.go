@@ -75,7 +75,7 @@ func TestParseRequirementsFile(t *testing.T) {
 	if got := reqStrings(in.Constraints); !slices.Equal(got, []string{"jinja2<4", "markupsafe!=2.1.0"}) {
 		t.Errorf("Constraints = %q", got)
 	}
-	wantIdx := []Index{{URL: "https://s3cret@pypi.example/simple", VerifySSL: true}, {URL: "http://127.0.0.1:8080/simple", VerifySSL: false}}
+	wantIdx := []Index{{URL: "https://s3cret@pypi.example/simple", VerifySSL: true}, {URL: "http://127.0.0.1:8080/simple", VerifySSL: false, Extra: true}}
 	if !slices.Equal(in.Indexes, wantIdx) {
 		t.Errorf("Indexes = %+v, want %+v", in.Indexes, wantIdx)
 	}
@@ -84,6 +84,24 @@ func TestParseRequirementsFile(t *testing.T) {
 	}
 	if want := filepath.Join(dir, "requirements.txt") + ":8:1"; in.Default[2].Pos != want {
 		t.Errorf("Pos = %q, want %q", in.Default[2].Pos, want)
+	}
+}
+
+func TestExtraIndexOnly(t *testing.T) {
+	in, err := ParseRequirements("requirements.txt", []byte("--extra-index-url https://a.example/simple\n-i https://b.example/simple\n--extra-index-url https://c.example/simple\n-i https://d.example/simple\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Index{{URL: "https://d.example/simple", VerifySSL: true}, {URL: "https://a.example/simple", VerifySSL: true, Extra: true}, {URL: "https://c.example/simple", VerifySSL: true, Extra: true}}
+	if !slices.Equal(in.Indexes, want) {
+		t.Errorf("Indexes = %+v, want %+v (the last -i wins, extras keep their order)", in.Indexes, want)
+	}
+	in, err = ParseRequirements("requirements.txt", []byte("--extra-index-url https://a.example/simple\nflask\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Indexes) != 1 || !in.Indexes[0].Extra {
+		t.Errorf("only an extra index: %+v", in.Indexes)
 	}
 }
 

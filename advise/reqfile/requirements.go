@@ -343,6 +343,7 @@ func (p *reqParser) lineOptions(path string, opts []option, constraint bool, dep
 				}
 				p.primarySet = true
 			} else {
+				idx.Extra = true
 				p.in.Indexes = append(p.in.Indexes, idx)
 			}
 		case "--trusted-host":

@@ -68,6 +68,14 @@ type walker struct {
 	warns     warnings
 	keep      keeper
 	entries   int
+	memo      dirMemo
+}
+
+// dirMemo is hidden's answer for the last directory it was asked about.
+type dirMemo struct {
+	layer  int
+	dir    string
+	hidden bool
 }
 
 func newWalker(ctx context.Context, exs []Extractor, opt WalkOptions) *walker {
@@ -80,6 +88,7 @@ func newWalker(ctx context.Context, exs []Extractor, opt WalkOptions) *walker {
 		whiteouts: map[string]int{},
 		opaque:    map[string]int{},
 		keep:      keeper{maxFile: opt.MaxKeptFileSize, maxTotal: opt.MaxTotalKept},
+		memo:      dirMemo{layer: -1},
 	}
 }
 
@@ -329,8 +338,22 @@ func (w *walker) hidden(p string, i int) bool {
 	if l, ok := w.whiteouts[p]; ok && l > i {
 		return true
 	}
-	for a := p; a != "/"; {
-		a = parent(a)
+	// Whether a directory's contents are hidden depends on upper layers
+	// only, so it holds for the whole of layer i; tars list a directory's
+	// entries together, so remembering the last answer saves most walks
+	// up the path.
+	d := parent(p)
+	if w.memo.layer == i && w.memo.dir == d {
+		return w.memo.hidden
+	}
+	h := w.dirHidden(d, i)
+	w.memo = dirMemo{layer: i, dir: d, hidden: h}
+	return h
+}
+
+// dirHidden reports whether an upper layer hides the contents of d.
+func (w *walker) dirHidden(d string, i int) bool {
+	for a := d; ; a = parent(a) {
 		if l, ok := w.whiteouts[a]; ok && l > i {
 			return true
 		}
@@ -340,8 +363,10 @@ func (w *walker) hidden(p string, i int) bool {
 		if m, ok := w.ix.files[a]; ok && m.Layer > i && m.Type != TypeDir {
 			return true
 		}
+		if a == "/" {
+			return false
+		}
 	}
-	return false
 }
 
 // forget drops the kept bytes of p before a later entry replaces it.
@@ -517,6 +542,9 @@ func readN(r io.Reader, size int64) ([]byte, error) {
 
 // escapes reports whether name, taken relative to the root, climbs above it.
 func escapes(name string) bool {
+	if !strings.Contains(name, "..") {
+		return false
+	}
 	c := path.Clean(strings.TrimLeft(name, "/"))
 	return c == ".." || strings.HasPrefix(c, "../")
 }

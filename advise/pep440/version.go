@@ -67,6 +67,14 @@ func Parse(s string) (Version, error) {
 	if len(s) > maxVersionLen {
 		return Version{}, fmt.Errorf("%w: %d bytes is too long", ErrInvalid, len(s))
 	}
+	if v, ok := parseCanonical(s); ok {
+		return v, nil
+	}
+	return parseSlow(s)
+}
+
+// parseSlow applies the full permissive grammar.
+func parseSlow(s string) (Version, error) {
 	m := versionRE.FindStringSubmatch(s)
 	if m == nil {
 		return Version{}, fmt.Errorf("%w: %q", ErrInvalid, s)
@@ -120,6 +128,82 @@ func Parse(s string) (Version, error) {
 		return Version{}, err
 	}
 	return v, nil
+}
+
+// parseCanonical reads versions already in normalized form — nearly all
+// versions an index lists — without the regular expression, which is ten
+// times slower. Anything else is left to parseSlow.
+func parseCanonical(s string) (Version, bool) {
+	var v Version
+	i := 0
+	num := func() (uint64, bool) {
+		start := i
+		var n uint64
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			d := uint64(s[i] - '0')
+			if n > (1<<64-1-d)/10 {
+				return 0, false
+			}
+			n = n*10 + d
+			i++
+		}
+		// A leading zero is not canonical ("01"); let parseSlow normalize it.
+		if i == start || (s[start] == '0' && i-start > 1) {
+			return 0, false
+		}
+		return n, true
+	}
+	n, ok := num()
+	if !ok {
+		return v, false
+	}
+	if i < len(s) && s[i] == '!' {
+		if n == 0 {
+			return v, false // "0!" is not canonical
+		}
+		i++
+		v.epoch = n
+		if n, ok = num(); !ok {
+			return v, false
+		}
+	}
+	v.release = make([]uint64, 1, 4)
+	v.release[0] = n
+	for i+1 < len(s) && s[i] == '.' && s[i+1] >= '0' && s[i+1] <= '9' {
+		i++
+		if n, ok = num(); !ok {
+			return v, false
+		}
+		v.release = append(v.release, n)
+	}
+	for _, kind := range []string{"a", "b", "rc"} {
+		if strings.HasPrefix(s[i:], kind) {
+			i += len(kind)
+			v.preKind = kind
+			if v.pre, ok = num(); !ok {
+				return v, false
+			}
+			break
+		}
+	}
+	if strings.HasPrefix(s[i:], ".post") {
+		i += len(".post")
+		v.hasPost = true
+		if v.post, ok = num(); !ok {
+			return v, false
+		}
+	}
+	if strings.HasPrefix(s[i:], ".dev") {
+		i += len(".dev")
+		v.hasDev = true
+		if v.dev, ok = num(); !ok {
+			return v, false
+		}
+	}
+	if i < len(s) && s[i] == '+' {
+		return v, false // local labels are rare; parseSlow handles them
+	}
+	return v, i == len(s)
 }
 
 // MustParse is Parse for versions known to be valid; it panics otherwise.

@@ -152,6 +152,13 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Both parsers must agree wherever the fast one answers.
+		if fast, ok := parseCanonical(s); ok {
+			slow, err := parseSlow(s)
+			if err != nil || Compare(fast, slow) != 0 || fast.String() != slow.String() || fast.String() != s {
+				t.Fatalf("parseCanonical(%q) = %s, parseSlow = %s, %v", s, fast, slow, err)
+			}
+		}
 		// The normalized form must parse back to an equal version with the same text.
 		w, err := Parse(v.String())
 		if err != nil {

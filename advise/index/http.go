@@ -116,6 +116,9 @@ func (c *Client) getPage(ctx context.Context, rawURL, accept string) (*page, err
 	cached := c.readPage(key)
 	if cached != nil && (c.offline || (!c.refresh && cached.fresh())) {
 		c.cacheHits.Add(1)
+		if cached.Status == http.StatusNotFound {
+			return nil, errPageNotFound
+		}
 		return cached, nil
 	}
 	if c.offline {
@@ -136,7 +139,7 @@ func (c *Client) getPage(ctx context.Context, rawURL, accept string) (*page, err
 	}
 	defer resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusNotModified && cached != nil:
+	case resp.StatusCode == http.StatusNotModified && cached != nil && cached.Status == http.StatusOK:
 		c.notModified.Add(1)
 		cached.Stored = time.Now()
 		if cc := resp.Header.Get("Cache-Control"); cc != "" {
@@ -145,6 +148,9 @@ func (c *Client) getPage(ctx context.Context, rawURL, accept string) (*page, err
 		c.writePage(key, cached)
 		return cached, nil
 	case resp.StatusCode == http.StatusNotFound:
+		// Kept so that offline runs know which index lacks a project, and so
+		// the first-index-wins order still holds without the network.
+		c.writePage(key, &page{Status: resp.StatusCode, URL: rawURL, CacheControl: resp.Header.Get("Cache-Control"), Stored: time.Now()})
 		return nil, errPageNotFound
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("GET %s: %s: give credentials in the index URL (https://user:token@host/…) or in ~/.netrc", rawURL, resp.Status)

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,7 +231,9 @@ func (c *Client) Stats() Stats {
 // from the index it is pinned to). Yanked files are included, marked.
 func (c *Client) Project(ctx context.Context, name string) ([]File, error) {
 	norm := wheel.Normalize(name)
-	return c.projects.do(norm, func() ([]File, error) { return c.project(ctx, norm) })
+	files, err := c.projects.do(norm, func() ([]File, error) { return c.project(ctx, norm) })
+	// A copy: callers may sort or filter it without racing each other.
+	return slices.Clone(files), err
 }
 
 func (c *Client) project(ctx context.Context, name string) ([]File, error) {

@@ -2,11 +2,14 @@ package index_test
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -514,5 +517,136 @@ func BenchmarkProjectWarmCache(b *testing.B) {
 		if c.Stats().Requests != 0 {
 			b.Fatal("warm cache still sent requests")
 		}
+	}
+}
+
+// Offline, the first-index-wins order must still hold: the cache remembers
+// which index lacked a project.
+func TestOfflineSeveralIndexes(t *testing.T) {
+	private := pyindex.Start(t, copyWheels(t, "flask-2.2.2-py3-none-any.whl"))
+	public := pyindex.Start(t, corpus(t))
+	urls := []index.IndexURL{{Name: "private", URL: private.URL + "/simple"}, {Name: "public", URL: public.URL + "/simple"}}
+	cache := t.TempDir()
+	warm := newClient(t, urls, index.WithCacheDir(cache))
+	for _, p := range []string{"flask", "six"} {
+		if _, err := warm.Project(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	off := newClient(t, urls, index.WithCacheDir(cache), index.WithOffline())
+	six, err := off.Project(ctx, "six")
+	if err != nil || six[0].Index != "public" {
+		t.Fatalf("offline six: %v %+v", err, six)
+	}
+	flask, err := off.Project(ctx, "flask")
+	if err != nil || len(flask) != 1 || flask[0].Index != "private" {
+		t.Fatalf("offline flask: %v %+v", err, flask)
+	}
+}
+
+// writeWheel writes a synthetic wheel whose METADATA comes first and a large
+// incompressible module after it, so the zip directory and the METADATA entry
+// lie far apart: real wheels put .dist-info last, and this is the layout that
+// needs a second range request.
+func writeWheel(t *testing.T, dir string) string {
+	t.Helper()
+	name := "farapart-1.0-py3-none-any.whl"
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "farapart-1.0.dist-info/METADATA", Method: zip.Deflate})
+	io.WriteString(w, "Metadata-Version: 2.1\nName: farapart\nVersion: 1.0\nRequires-Dist: six\n\n")
+	w, _ = zw.CreateHeader(&zip.FileHeader{Name: "farapart/blob.bin", Method: zip.Store})
+	blob := make([]byte, 600<<10)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range blob {
+		blob[i] = byte(r.Uint32())
+	}
+	w.Write(blob)
+	for _, f := range []string{"farapart-1.0.dist-info/WHEEL", "farapart-1.0.dist-info/RECORD"} {
+		w, _ = zw.CreateHeader(&zip.FileHeader{Name: f, Method: zip.Deflate})
+		io.WriteString(w, "Wheel-Version: 1.0\n")
+	}
+	zw.Close()
+	os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644)
+	return name
+}
+
+func TestMetadataRangeReadsFarApart(t *testing.T) {
+	dir := t.TempDir()
+	fn := writeWheel(t, dir)
+	for _, opts := range [][]pyindex.Option{{pyindex.WithoutMetadata()}, {pyindex.WithoutMetadata(), pyindex.WithHTMLOnly()}} {
+		s := pyindex.Start(t, dir, opts...)
+		c := newClient(t, one(s.URL))
+		files, err := c.Project(ctx, "farapart")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.ResetRequests()
+		meta, err := c.Metadata(ctx, find(t, files, fn))
+		if err != nil || !bytes.Contains(meta, []byte("Requires-Dist: six")) {
+			t.Fatalf("metadata: %v\n%s", err, meta)
+		}
+		reqs := s.Requests()
+		var sent int64
+		for _, r := range reqs {
+			sent += r.Bytes
+			if r.Range == "" {
+				t.Errorf("unranged request %+v", r)
+			}
+		}
+		if len(reqs) != 2 || sent > 200<<10 {
+			t.Fatalf("%d requests, %d bytes: want 2 range requests of the ends: %+v", len(reqs), sent, reqs)
+		}
+	}
+}
+
+// flaky answers 503 to the first n requests, then hands over to next: a
+// fake, because a real index does not fail on demand.
+type flaky struct {
+	n    int
+	next http.Handler
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.n > 0 {
+		f.n--
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+		return
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+func TestRetryThenSucceed(t *testing.T) {
+	idx, err := pyindex.New(corpus(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&flaky{n: 2, next: idx})
+	defer srv.Close()
+	c := newClient(t, one(srv.URL), index.WithRetries(3, time.Millisecond))
+	files, err := c.Project(ctx, "six")
+	if err != nil || len(files) != 2 {
+		t.Fatalf("after two 503s: %v", err)
+	}
+	if st := c.Stats(); st.Retries != 2 || st.Requests != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A server slower than the client's timeout: retried, then explained.
+func TestTimeout(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(block)
+	c := newClient(t, one(srv.URL), index.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
+	_, err := c.Project(ctx, "six")
+	if err == nil || !strings.Contains(err.Error(), "gave up after 2 attempts") || !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("timeout: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -45,7 +44,8 @@ func (c *Client) loadNetrc() error {
 }
 
 // parseNetrc reads the netrc format of ftp(1) and curl: whitespace-separated
-// tokens "machine NAME", "default", "login", "password", "account"; a
+// tokens "machine NAME", "default", "login", "password", "account", where a
+// value may be double-quoted with backslash escapes (as curl allows); a
 // "macdef" runs to the next blank line and is skipped.
 func parseNetrc(s string) ([]netrcEntry, error) {
 	var out []netrcEntry
@@ -56,11 +56,9 @@ func parseNetrc(s string) ([]netrcEntry, error) {
 		if i := strings.Index(line, "#"); i >= 0 && strings.TrimSpace(line[:i]) == "" {
 			continue // comment line
 		}
-		sc := bufio.NewScanner(strings.NewReader(line))
-		sc.Split(bufio.ScanWords)
-		var toks []string
-		for sc.Scan() {
-			toks = append(toks, sc.Text())
+		toks, err := netrcTokens(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", ln+1, err)
 		}
 		for i := 0; i < len(toks); i++ {
 			next := func() (string, error) {
@@ -125,4 +123,38 @@ func (c *Client) netrcLookup(host string) (string, string, bool) {
 		return def.login, def.password, true
 	}
 	return "", "", false
+}
+
+// netrcTokens splits one line into blank-separated tokens, honouring
+// "double quotes" with \" and \\ escapes.
+func netrcTokens(line string) ([]string, error) {
+	var toks []string
+	for i := 0; i < len(line); {
+		switch c := line[i]; {
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c == '"':
+			var b strings.Builder
+			i++
+			for ; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' && i+1 < len(line) {
+					i++
+				}
+				b.WriteByte(line[i])
+			}
+			if i >= len(line) {
+				return nil, fmt.Errorf("unterminated quoted value")
+			}
+			i++
+			toks = append(toks, b.String())
+		default:
+			j := i
+			for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' {
+				j++
+			}
+			toks = append(toks, line[i:j])
+			i = j
+		}
+	}
+	return toks, nil
 }

@@ -98,13 +98,16 @@ type Server struct {
 	names    []string
 	byFile   map[string]*Artifact
 
-	mu  sync.Mutex
-	log []Request
+	mu       sync.Mutex
+	idle     *sync.Cond // signalled when inflight drops to 0
+	inflight int
+	log      []Request
 }
 
 // New indexes dir. Every .whl, .tar.gz and .zip in it is served.
 func New(dir string, opts ...Option) (*Server, error) {
 	s := &Server{dir: dir, cfg: config{maxAge: 10 * time.Minute}, projects: map[string][]*Artifact{}, byFile: map[string]*Artifact{}}
+	s.idle = sync.NewCond(&s.mu)
 	for _, o := range opts {
 		o(&s.cfg)
 	}
@@ -214,26 +217,30 @@ func header(meta []byte, key string) string {
 // Artifacts lists what the index serves for a normalized project name.
 func (s *Server) Artifacts(project string) []*Artifact { return s.projects[project] }
 
-// Requests returns a copy of the request log.
+// Requests returns a copy of the request log. It waits for requests in
+// progress: a client can have read a whole answer before the handler that
+// sent it has returned and logged it.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
 	return append([]Request(nil), s.log...)
 }
 
 // ResetRequests clears the request log.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
 	s.log = nil
 	s.mu.Unlock()
 }
 
 // RequestCount is how many requests the server has answered since the last reset.
-func (s *Server) RequestCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.log)
-}
+func (s *Server) RequestCount() int { return len(s.Requests()) }
 
 type recorder struct {
 	http.ResponseWriter
@@ -255,9 +262,15 @@ func (r *recorder) Write(b []byte) (int, error) {
 // /files/<file>.metadata.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w}
+	s.mu.Lock()
+	s.inflight++
+	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Accept: r.Header.Get("Accept"), Range: r.Header.Get("Range"), Status: rec.status, Bytes: rec.n})
+		if s.inflight--; s.inflight == 0 {
+			s.idle.Broadcast()
+		}
 		s.mu.Unlock()
 	}()
 	if s.cfg.user != "" {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seshat-dev/seshat/advise/pep440"
 	"github.com/seshat-dev/seshat/advise/pep508"
 )
 
@@ -105,6 +106,17 @@ func (l *Lock) sortedPackages() ([]Package, error) {
 	for i, p := range pkgs {
 		if p.Name == "" || p.Version == "" {
 			return nil, fmt.Errorf("lock: package %d has no name or version", i)
+		}
+		if !pep508.ValidName(p.Name) {
+			return nil, fmt.Errorf("lock: %q is not a valid package name", p.Name)
+		}
+		if _, err := pep440.Parse(p.Version); err != nil {
+			return nil, fmt.Errorf("lock: %s: %w", p.Name, err)
+		}
+		for _, e := range p.Extras {
+			if !pep508.ValidName(e) {
+				return nil, fmt.Errorf("lock: %s: %q is not a valid extra name", p.Name, e)
+			}
 		}
 		if p.Name != pep508.CanonicalName(p.Name) {
 			return nil, fmt.Errorf("lock: package name %q is not canonical (want %q)", p.Name, pep508.CanonicalName(p.Name))

@@ -39,6 +39,9 @@ func WriteRequirements(w io.Writer, l *Lock, opts RequirementsOptions) error {
 			if i == 0 {
 				flag = "--index-url"
 			}
+			if strings.ContainsAny(x.URL, " \t\r\n") {
+				return fmt.Errorf("writing requirements: index URL %q contains white space", x.URL)
+			}
 			fmt.Fprintf(&b, "%s %s\n", flag, x.URL)
 		}
 	}

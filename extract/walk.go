@@ -135,7 +135,14 @@ func (w *walker) walkLayer(i, top, n int, layer v1.Layer) error {
 	if err != nil {
 		return w.fail(lr, "reading the compressed stream", err)
 	}
-	defer closeDec()
+	closed := false
+	closeOnce := func() {
+		if !closed {
+			closed = true
+			closeDec()
+		}
+	}
+	defer closeOnce()
 	lr.bound = &boundedReader{r: dec, max: w.opt.MaxLayerBytes}
 	tr := tar.NewReader(lr.bound)
 
@@ -164,7 +171,7 @@ func (w *walker) walkLayer(i, top, n int, layer v1.Layer) error {
 	if _, err := io.Copy(io.Discard, lr.bound); err != nil {
 		return w.fail(lr, "reading past the end of the tar stream", err)
 	}
-	closeDec()
+	closeOnce()
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return w.fail(lr, "reading the end of the blob", err)
 	}

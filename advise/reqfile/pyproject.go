@@ -12,13 +12,15 @@ import (
 	"github.com/seshat-dev/seshat/advise/pep508"
 )
 
+type projectTable struct {
+	Dependencies         []string            `toml:"dependencies"`
+	OptionalDependencies map[string][]string `toml:"optional-dependencies"`
+	RequiresPython       string              `toml:"requires-python"`
+	Dynamic              []string            `toml:"dynamic"`
+}
+
 type pyproject struct {
-	Project struct {
-		Dependencies         []string            `toml:"dependencies"`
-		OptionalDependencies map[string][]string `toml:"optional-dependencies"`
-		RequiresPython       string              `toml:"requires-python"`
-		Dynamic              []string            `toml:"dynamic"`
-	} `toml:"project"`
+	Project          *projectTable    `toml:"project"`
 	DependencyGroups map[string][]any `toml:"dependency-groups"`
 }
 
@@ -42,6 +44,12 @@ func ParsePyprojectData(path string, data []byte, extras, groups []string) (*Inp
 	var pp pyproject
 	if _, err := toml.Decode(string(data), &pp); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if pp.Project == nil && pp.DependencyGroups == nil {
+		return nil, fmt.Errorf("%s has no [project] table and no [dependency-groups]: seshat reads PEP 621 and PEP 735 metadata (a Poetry-only project needs a requirements file)", path)
+	}
+	if pp.Project == nil {
+		pp.Project = &projectTable{}
 	}
 	in := &Input{Source: path, Kind: KindPyproject}
 	if rp := strings.TrimSpace(pp.Project.RequiresPython); rp != "" {

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/seshat-dev/seshat/advise/pep508"
 )
 
@@ -85,12 +87,19 @@ var discoverOrder = []string{"Pipfile", "pyproject.toml", "requirements.in", "re
 
 // Discover returns the input file in dir seshat uses when none is named:
 // Pipfile, else pyproject.toml, else requirements.in, else requirements.txt.
+// A pyproject.toml with neither [project] nor [dependency-groups] (tool
+// configuration only) is passed over.
 func Discover(dir string) (string, error) {
 	for _, name := range discoverOrder {
 		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p, nil
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
 		}
+		if name == "pyproject.toml" && !declaresDependencies(p) {
+			continue
+		}
+		return p, nil
 	}
 	return "", fmt.Errorf("looking for an input in %s: %w; name one with -r, --pipfile or --pyproject", dir, ErrNotFound)
 }
@@ -130,4 +139,17 @@ func Load(path string, opts ...Option) (*Input, error) {
 		return nil, fmt.Errorf("%s: extras and dependency groups apply only to pyproject.toml", path)
 	}
 	return ParseRequirementsFile(path)
+}
+
+// declaresDependencies reports a pyproject.toml with a [project] or
+// [dependency-groups] table; an unreadable one counts, so that its error
+// is reported rather than skipped.
+func declaresDependencies(path string) bool {
+	var doc map[string]any
+	if _, err := toml.DecodeFile(path, &doc); err != nil {
+		return true
+	}
+	_, project := doc["project"]
+	_, groups := doc["dependency-groups"]
+	return project || groups
 }

@@ -250,7 +250,7 @@ lint = ["ruff"]
 }
 
 func TestDiscover(t *testing.T) {
-	all := map[string]string{"Pipfile": "", "pyproject.toml": "", "requirements.in": "", "requirements.txt": ""}
+	all := map[string]string{"Pipfile": "", "pyproject.toml": "[project]\n", "requirements.in": "", "requirements.txt": ""}
 	for _, want := range discoverOrder {
 		dir := writeFiles(t, all)
 		got, err := Discover(dir)
@@ -258,6 +258,14 @@ func TestDiscover(t *testing.T) {
 			t.Errorf("Discover with %v = %q, %v; want %s", all, got, err, want)
 		}
 		delete(all, want)
+	}
+	// A pyproject.toml that only configures tools is not an input.
+	dir := writeFiles(t, map[string]string{"pyproject.toml": "[tool.black]\nline-length = 100\n", "requirements.txt": "flask\n"})
+	if got, err := Discover(dir); err != nil || filepath.Base(got) != "requirements.txt" {
+		t.Errorf("Discover with a tool-only pyproject.toml = %q, %v", got, err)
+	}
+	if _, err := ParsePyproject(filepath.Join(dir, "pyproject.toml"), nil, nil); err == nil || !strings.Contains(err.Error(), "has no [project] table") {
+		t.Errorf("ParsePyproject on a tool-only file: %v", err)
 	}
 	if _, err := Discover(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no Pipfile, pyproject.toml") {
 		t.Errorf("empty dir: %v", err)

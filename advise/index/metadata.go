@@ -54,6 +54,24 @@ func metadataKey(f File) string {
 }
 
 func (c *Client) fetchMetadata(ctx context.Context, f File) ([]byte, error) {
+	b, err := c.fetchMetadataBytes(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if name := header(b, "Name"); f.Project != "" && wheel.Normalize(name) != f.Project {
+		return nil, fmt.Errorf("metadata of %s (%s) is for project %q, not %s: the index serves a mislabelled file", f.Filename, f.URL, name, f.Project)
+	}
+	if !f.IsWheel() {
+		// An sdist's metadata counts only when static, wherever it came
+		// from (PEP 643 lets an index serve it as a .metadata file too).
+		if err := staticSdist(f, b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (c *Client) fetchMetadataBytes(ctx context.Context, f File) ([]byte, error) {
 	if f.CoreMetadata {
 		b, err := c.coreMetadataFile(ctx, f)
 		if err == nil || !errors.Is(err, errPageNotFound) {
@@ -147,16 +165,23 @@ func (c *Client) sdistMetadata(ctx context.Context, f File) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sdist %s: %w", f.Filename, err)
 	}
+	return pkgInfo, nil
+}
+
+// staticSdist accepts an sdist's PKG-INFO only when its requirements are
+// final: Metadata-Version 2.2 or later (PEP 643) and neither Requires-Dist
+// nor Requires-Python marked Dynamic.
+func staticSdist(f File, pkgInfo []byte) error {
 	version := header(pkgInfo, "Metadata-Version")
 	if !atLeast22(version) {
-		return nil, fmt.Errorf("%s (%s): PKG-INFO has Metadata-Version %q, before 2.2 its requirements may be incomplete: %w", f.Project, f.Filename, version, ErrNeedsBuild)
+		return fmt.Errorf("%s (%s): PKG-INFO has Metadata-Version %q, before 2.2 its requirements may be incomplete: %w", f.Project, f.Filename, version, ErrNeedsBuild)
 	}
 	for _, d := range headers(pkgInfo, "Dynamic") {
 		if strings.EqualFold(d, "Requires-Dist") || strings.EqualFold(d, "Requires-Python") {
-			return nil, fmt.Errorf("%s (%s): PKG-INFO marks %s as dynamic: %w", f.Project, f.Filename, d, ErrNeedsBuild)
+			return fmt.Errorf("%s (%s): PKG-INFO marks %s as dynamic: %w", f.Project, f.Filename, d, ErrNeedsBuild)
 		}
 	}
-	return pkgInfo, nil
+	return nil
 }
 
 func atLeast22(v string) bool {

@@ -9,6 +9,7 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -54,7 +55,8 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) metadataHash(a *Artifact) string {
-	if s.cfg.noMetadata || a.Metadata == nil {
+	// Like PyPI, .metadata files only for wheels.
+	if s.cfg.noMetadata || a.Metadata == nil || !strings.HasSuffix(a.Filename, ".whl") {
 		return ""
 	}
 	sum := sha256.Sum256(a.Metadata)

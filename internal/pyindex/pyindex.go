@@ -362,7 +362,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, asJSON bool, body 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
 	if base, ok := strings.CutSuffix(name, ".metadata"); ok {
 		a := s.byFile[base]
-		if a == nil || a.Metadata == nil || s.cfg.noMetadata {
+		if a == nil || a.Metadata == nil || s.cfg.noMetadata || !strings.HasSuffix(base, ".whl") {
 			http.NotFound(w, r)
 			return
 		}

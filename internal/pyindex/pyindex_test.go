@@ -152,9 +152,18 @@ func pip(t *testing.T, args ...string) []byte {
 // The real pip must accept the index: download and resolve Flask through it.
 func TestRealPip(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		opts []pyindex.Option
-	}{{"json", nil}, {"html-no-metadata", []pyindex.Option{pyindex.WithHTMLOnly(), pyindex.WithoutMetadata()}}} {
+		name   string
+		opts   []pyindex.Option
+		target []string
+		want   string
+	}{
+		{"json", nil, []string{"--python-version", "3.13", "--platform", "manylinux_2_17_x86_64"},
+			"blinker==1.9.0 click==8.1.8 flask==3.1.1 itsdangerous==2.2.0 jinja2==3.1.6 markupsafe==2.1.5 werkzeug==3.1.3"},
+		// pip matches each --platform exactly: list every manylinux level.
+		{"html-no-metadata", []pyindex.Option{pyindex.WithHTMLOnly(), pyindex.WithoutMetadata()},
+			[]string{"--python-version", "3.11", "--platform", "manylinux_2_36_x86_64", "--platform", "manylinux_2_17_x86_64"},
+			"blinker==1.9.0 click==8.1.8 flask==3.1.1 itsdangerous==2.2.0 jinja2==3.1.6 markupsafe==2.1.2 werkzeug==3.1.3"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := pyindex.Start(t, fixtures.Path(t, "wheels"), tc.opts...)
 			dest := t.TempDir()
@@ -163,9 +172,9 @@ func TestRealPip(t *testing.T) {
 				t.Fatalf("pip download did not fetch flask 3.1.1: %v", err)
 			}
 			report := filepath.Join(t.TempDir(), "report.json")
-			pip(t, "install", "--dry-run", "--ignore-installed", "--report", report, "--index-url", s.URL+"/simple",
-				"--only-binary=:all:", "--python-version", "3.13", "--platform", "manylinux_2_17_x86_64",
-				"--target", t.TempDir(), "flask")
+			args := append([]string{"install", "--dry-run", "--ignore-installed", "--report", report, "--index-url", s.URL + "/simple",
+				"--only-binary=:all:", "--target", t.TempDir()}, tc.target...)
+			pip(t, append(args, "flask")...)
 			b, err := os.ReadFile(report)
 			if err != nil {
 				t.Fatal(err)
@@ -183,9 +192,8 @@ func TestRealPip(t *testing.T) {
 				got = append(got, strings.ToLower(i.Metadata.Name)+"=="+i.Metadata.Version)
 			}
 			sort.Strings(got)
-			want := "blinker==1.9.0 click==8.1.8 flask==3.1.1 itsdangerous==2.2.0 jinja2==3.1.6 markupsafe==2.1.5 werkzeug==3.1.3"
-			if strings.Join(got, " ") != want {
-				t.Fatalf("pip resolved %v, want %s", got, want)
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("pip resolved %v, want %s", got, tc.want)
 			}
 		})
 	}

@@ -29,6 +29,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/seshat-dev/seshat/internal/fixtures"
 )
 
 // ent is one tar entry of a test layer. typ defaults to a regular file;
@@ -800,6 +802,64 @@ func BenchmarkGunzipFloor(b *testing.B) {
 		}
 		if _, err := io.Copy(io.Discard, zr); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// debian12Layers opens the mmdebstrap Debian 12 image that `make fixtures`
+// builds (testdata/fixtures.d/11-debian.sh) as an OCI layout.
+func debian12Layers(b *testing.B) []v1.Layer {
+	p, err := layout.FromPath(fixtures.Path(b, "images/debian12"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ls, err := img.Layers()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ls
+}
+
+// BenchmarkWalkLayersDebian12 walks a real Debian image, keeping what the
+// os and packages extractors ask for; compare BenchmarkGunzipDebian12Floor.
+func BenchmarkWalkLayersDebian12(b *testing.B) {
+	ls := debian12Layers(b)
+	exs := []Extractor{keepEx{patterns: []string{"/etc/os-release", "/var/lib/dpkg/status", "/usr/lib/python3/dist-packages/*/METADATA"}}}
+	for b.Loop() {
+		if _, _, err := WalkLayers(context.Background(), ls, exs, WalkOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGunzipDebian12Floor(b *testing.B) {
+	ls := debian12Layers(b)
+	for b.Loop() {
+		for _, l := range ls {
+			rc, err := l.Compressed()
+			if err != nil {
+				b.Fatal(err)
+			}
+			zr, err := gzip.NewReader(rc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, zr); err != nil {
+				b.Fatal(err)
+			}
+			rc.Close()
 		}
 	}
 }

@@ -63,6 +63,23 @@ thing = {version = "==1.0", markers = "platform_version == 'naïve \"quoted\" \\
 [weird]
 numbers = {version = "*", answer = 42, pi = 3.14159, big = 1e20, small = 0.00001, whole = 2.0, neg = -7, flag = true, list = [1, "two", 3.5]}
 `,
+	"toml-forms": `[[source]]
+url = 'https://pypi.org/simple'
+verify_ssl = true
+name = "pypi"
+
+[packages.requests]
+version = ">=2"
+extras = ["socks"]
+
+[packages]
+"Jinja2" = '''>=3'''
+
+[odd]
+x = {version = "*", hex = 0xff, oct = 0o17, bin = 0b101, under = 1_000, inf = inf, ninf = -inf, nzero = -0.0, exp = 6.02e23, tiny = 1e-7, text = """
+two
+lines\u00e9\t""", nested = [[1, 2], ["a"]], tbl = {a = {b = true}}}
+`,
 	"http-source": `[[source]]
 url = "http://127.0.0.1:8080/simple"
 verify_ssl = false

@@ -10,10 +10,12 @@
 #     with the glibc their .so files really need.
 # The .debs are fetched with a private apt configuration in a temp dir, so the
 # system's apt state is not touched and no root filesystem is built.
-# Idempotent: does nothing once $1/wheels/.complete exists.
+# Upload times (file mtimes, which the index reports) are fixed per suite, the
+# suite's release day, so lockfiles that record them are reproducible.
+# Idempotent: does nothing once $1/wheels/.complete-v2 exists.
 set -euo pipefail
 out=${1:?usage: 30-wheels.sh OUTDIR}/wheels
-[ -e "$out/.complete" ] && exit 0
+[ -e "$out/.complete-v2" ] && exit 0
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 pkgs=(flask werkzeug jinja2 markupsafe click blinker itsdangerous requests urllib3 idna certifi
@@ -28,7 +30,8 @@ start=$SECONDS
 mkdir -p "$tmp/wheels"
 
 for suite in bookworm trixie; do
-  case $suite in bookworm) abi=cp311 ;; trixie) abi=cp313 ;; esac
+  case $suite in bookworm) abi=cp311 released=2023-06-10T12:00:00Z ;; trixie) abi=cp313 released=2025-08-09T12:00:00Z ;; esac
+  mkdir -p "$tmp/wheels-$suite"
   a=$tmp/apt-$suite
   mkdir -p "$a/etc/sources.list.d" "$a/etc/preferences.d" "$a/state/lists/partial" "$a/cache/archives/partial" "$a/debs"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" >"$a/etc/sources.list"
@@ -52,14 +55,21 @@ for suite in bookworm trixie; do
     mkdir -p "$root"
     dpkg-deb -x "$deb" "$root"
     case $(basename "$deb") in
-      python3-*-whl_*) cp "$root"/usr/share/python-wheels/*.whl "$tmp/wheels/" ;;
-      *) "$tmp/repack" -root "$root" -abi "$abi" -out "$tmp/wheels" >/dev/null ;;
+      python3-*-whl_*) cp "$root"/usr/share/python-wheels/*.whl "$tmp/wheels-$suite/" ;;
+      *) "$tmp/repack" -root "$root" -abi "$abi" -out "$tmp/wheels-$suite" >/dev/null ;;
     esac
   done
+  touch -d "$released" "$tmp/wheels-$suite"/*.whl
+  cp -p "$tmp/wheels-$suite"/*.whl "$tmp/wheels/"
 done
 
-rm -rf "$out"
+# Swap in the new directory in one rename, so tests reading the old one see
+# a whole corpus either way.
 mkdir -p "$(dirname "$out")"
-cp -r "$tmp/wheels" "$out"
-touch "$out/.complete"
+rm -rf "$out.new" "$out.old"
+cp -rp "$tmp/wheels" "$out.new"
+touch "$out.new/.complete-v2"
+if [ -d "$out" ]; then mv "$out" "$out.old"; fi
+mv "$out.new" "$out"
+rm -rf "$out.old"
 echo "wheels: $(ls "$out"/*.whl | wc -l) files, $(du -sh "$out" | cut -f1) in $out" >&2

@@ -222,7 +222,9 @@ func parseHTML(body []byte, base *url.URL, project string) ([]File, error) {
 				inTitle = false
 			}
 			if tok.Data == "a" && cur != nil {
-				if t := strings.TrimSpace(text.String()); t != "" {
+				// PEP 503 wants the text to equal the URL's last path
+				// segment; the URL is what gets downloaded, so it wins.
+				if t := strings.TrimSpace(text.String()); cur.Filename == "" && t != "" {
 					cur.Filename = t
 				}
 				if artifactOf(cur.Filename) == project {

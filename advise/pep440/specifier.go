@@ -22,9 +22,24 @@ type Specifier struct {
 // The zero SpecifierSet matches every final release.
 type SpecifierSet []Specifier
 
-// specRE splits a clause into operator and version text; the version's
-// shape is checked per operator afterwards.
-var specRE = regexp.MustCompile(`^\s*(~=|===|==|!=|<=|>=|<|>)\s*(\S*?)\s*$`)
+// operators, longest first so "===" is not read as "==".
+var operators = []string{"===", "~=", "==", "!=", "<=", ">=", "<", ">"}
+
+// splitOperator splits a clause into operator and version text; the
+// version's shape is checked per operator afterwards.
+func splitOperator(s string) (op, version string, ok bool) {
+	s = strings.TrimSpace(s)
+	for _, o := range operators {
+		if rest, found := strings.CutPrefix(s, o); found {
+			rest = strings.TrimSpace(rest)
+			if strings.ContainsAny(rest, " \t\n\r\v\f") {
+				return "", "", false
+			}
+			return o, rest, true
+		}
+	}
+	return "", "", false
+}
 
 // Every clause's version text is validated more strictly than Parse: no
 // local label except on ==/!=, wildcards only after a release segment.
@@ -35,11 +50,10 @@ var (
 
 // ParseSpecifier parses one clause such as "~=2.2" or "!=1.3.*".
 func ParseSpecifier(s string) (Specifier, error) {
-	m := specRE.FindStringSubmatch(s)
-	if m == nil {
+	op, vs, ok := splitOperator(s)
+	if !ok {
 		return Specifier{}, fmt.Errorf("%w: specifier %q: want an operator (~= == != <= >= < > ===) and a version", ErrInvalid, s)
 	}
-	op, vs := m[1], m[2]
 	if vs == "" {
 		return Specifier{}, fmt.Errorf("%w: specifier %q has no version after %q", ErrInvalid, s, op)
 	}

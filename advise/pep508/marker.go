@@ -117,6 +117,10 @@ type node interface{ isNode() }
 type cmpNode struct {
 	lhs, rhs operand
 	op       string
+	// spec is op+rhs parsed once, for `version_variable op "literal"`
+	// when the literal is a version: the common case, kept off the
+	// evaluation path.
+	spec *pep440.Specifier
 }
 
 type operand struct {
@@ -267,7 +271,13 @@ func (p *scanner) atom(depth int) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cmpNode{lhs: lhs, op: op, rhs: rhs}, nil
+	c := cmpNode{lhs: lhs, op: op, rhs: rhs}
+	if versionVariables[lhs.variable] && rhs.variable == "" && op != "in" && op != "not in" {
+		if sp, err := pep440.ParseSpecifier(op + rhs.value); err == nil {
+			c.spec = &sp
+		}
+	}
+	return c, nil
 }
 
 func (p *scanner) operand() (operand, error) {
@@ -395,7 +405,11 @@ func evalCmp(c cmpNode, env Environment, extra string) bool {
 		// Extra names compare normalized (PEP 685).
 		lhs, rhs = CanonicalName(lhs), CanonicalName(rhs)
 	}
-	if versionVariables[c.lhs.variable] || versionVariables[c.rhs.variable] {
+	if c.spec != nil {
+		if v, err := pep440.Parse(lhs); err == nil {
+			return c.spec.Match(v)
+		}
+	} else if versionVariables[c.lhs.variable] || versionVariables[c.rhs.variable] {
 		if ok, matched := compareVersions(lhs, c.op, rhs); ok {
 			return matched
 		}

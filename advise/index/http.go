@@ -26,6 +26,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, hdr http.Heade
 	delay := c.backoff
 	var last error
 	for attempt := 1; attempt <= c.attempts; attempt++ {
+		wait := delay
 		req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
@@ -48,7 +49,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, hdr http.Heade
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 			last = fmt.Errorf("server answered %s", resp.Status)
 			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-				delay = max(delay, min(time.Duration(s)*time.Second, 30*time.Second))
+				wait = max(wait, min(time.Duration(s)*time.Second, 30*time.Second))
 			}
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
@@ -61,7 +62,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, hdr http.Heade
 		}
 		c.retries.Add(1)
 		select {
-		case <-time.After(delay):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%s %s: %w", method, rawURL, ctx.Err())
 		}

@@ -603,14 +603,18 @@ func TestMetadataRangeReadsFarApart(t *testing.T) {
 // flaky answers 503 to the first n requests, then hands over to next: a
 // fake, because a real index does not fail on demand.
 type flaky struct {
-	n    int
-	next http.Handler
+	n      int
+	status int
+	next   http.Handler
 }
 
 func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.n > 0 {
 		f.n--
-		http.Error(w, "try later", http.StatusServiceUnavailable)
+		if f.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, "try later", f.status)
 		return
 	}
 	f.next.ServeHTTP(w, r)
@@ -621,15 +625,17 @@ func TestRetryThenSucceed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(&flaky{n: 2, next: idx})
-	defer srv.Close()
-	c := newClient(t, one(srv.URL), index.WithRetries(3, time.Millisecond))
-	files, err := c.Project(ctx, "six")
-	if err != nil || len(files) != 2 {
-		t.Fatalf("after two 503s: %v", err)
-	}
-	if st := c.Stats(); st.Retries != 2 || st.Requests != 3 {
-		t.Fatalf("stats %+v", st)
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusTooManyRequests} {
+		srv := httptest.NewServer(&flaky{n: 2, status: status, next: idx})
+		defer srv.Close()
+		c := newClient(t, one(srv.URL), index.WithRetries(3, time.Millisecond))
+		files, err := c.Project(ctx, "six")
+		if err != nil || len(files) != 2 {
+			t.Fatalf("after two %ds: %v", status, err)
+		}
+		if st := c.Stats(); st.Retries != 2 || st.Requests != 3 {
+			t.Fatalf("%d: stats %+v", status, st)
+		}
 	}
 }
 

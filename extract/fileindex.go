@@ -118,22 +118,64 @@ func (ix *FileIndex) Stat(p string) (*FileMeta, error) {
 }
 
 // ReadFile resolves p and returns the kept bytes of the file it lands on.
+// A hardlink reads as its target only while the target is the file it was
+// linked to: one replaced by an upper layer no longer holds the link's bytes.
 func (ix *FileIndex) ReadFile(p string) ([]byte, error) {
-	r, err := ix.Resolve(p)
+	r, err := ix.resolveSymlinks(CleanPath(p))
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ix.files[r]; !ok {
+	m, ok := ix.files[r]
+	if !ok {
 		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
 	if b, ok := ix.contents[r]; ok {
 		return b, nil
 	}
-	// A hardlink's bytes may have been kept under the link's own path.
-	if b, ok := ix.contents[CleanPath(p)]; ok {
+	if m.Type != TypeHardlink {
+		return nil, fmt.Errorf("%s: %w", p, ErrNotKept)
+	}
+	t, err := ix.Resolve(m.Linkname)
+	if err != nil {
+		return nil, err
+	}
+	tm, ok := ix.files[t]
+	if !ok {
+		return nil, fmt.Errorf("%s: hardlink to %s: %w", p, m.Linkname, fs.ErrNotExist)
+	}
+	if tm.Layer != m.Layer {
+		return nil, fmt.Errorf("%s: hardlink target %s was replaced by an upper layer: %w", p, m.Linkname, ErrNotKept)
+	}
+	if b, ok := ix.contents[t]; ok {
 		return b, nil
 	}
 	return nil, fmt.Errorf("%s: %w", p, ErrNotKept)
+}
+
+// resolveSymlinks is Resolve, except that a hardlink as the last
+// component is not followed.
+func (ix *FileIndex) resolveSymlinks(p string) (string, error) {
+	for hops := 0; hops <= maxLinkHops; hops++ {
+		dir, base := path.Split(p)
+		if base == "" {
+			return ix.Resolve(p)
+		}
+		d, err := ix.Resolve(dir)
+		if err != nil {
+			return "", err
+		}
+		leaf := path.Join(d, base)
+		m, ok := ix.files[leaf]
+		if !ok || m.Type != TypeSymlink {
+			return leaf, nil
+		}
+		if path.IsAbs(m.Linkname) {
+			p = CleanPath(m.Linkname)
+		} else {
+			p = CleanPath(path.Join(d, m.Linkname))
+		}
+	}
+	return "", fmt.Errorf("resolving %s: too many levels of symbolic links", p)
 }
 
 // Paths returns every indexed path in lexical order.

@@ -69,6 +69,9 @@ type walker struct {
 	keep      keeper
 	entries   int
 	memo      dirMemo
+	// shadowed holds the sizes of this layer's regular files that upper
+	// layers hide, for the hardlinks of this layer that still point at them.
+	shadowed map[string]int64
 }
 
 // dirMemo is hidden's answer for the last directory it was asked about.
@@ -125,6 +128,7 @@ func (w *walker) walkLayer(i, top, n int, layer v1.Layer) error {
 	}
 	defer rc.Close()
 
+	w.shadowed = map[string]int64{}
 	lr := &layerRead{digest: digest, top: top, n: n}
 	lr.src = &sourceReader{ctx: w.ctx, r: rc}
 	if p := w.opt.Progress; p != nil {
@@ -295,6 +299,9 @@ func (w *walker) entry(i int, hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	if w.hidden(p, i) {
+		if hdr.Typeflag == tar.TypeReg {
+			w.shadowed[p] = hdr.Size
+		}
 		return nil
 	}
 	meta := FileMeta{Path: p, Mode: hdr.FileInfo().Mode(), Size: hdr.Size, Layer: i}
@@ -392,7 +399,16 @@ func (w *walker) forget(p string) {
 func (w *walker) hardlink(i int, meta *FileMeta) {
 	t, ok := w.ix.files[meta.Linkname]
 	if !ok || t.Layer != i || t.Type != TypeRegular {
-		if w.wanted(meta.Path, 0) {
+		size, shadowed := w.shadowed[meta.Linkname]
+		if shadowed {
+			meta.Size = size
+		}
+		if !w.wanted(meta.Path, meta.Size) {
+			return
+		}
+		if shadowed {
+			w.warns.add(meta.Path, "contents not kept: hardlink to %s, which an upper layer replaces", meta.Linkname)
+		} else {
 			w.warns.add(meta.Path, "contents not kept: hardlink to %s, which is not a file of the same layer", meta.Linkname)
 		}
 		return

@@ -287,8 +287,8 @@ func TestWalkLayersSquash(t *testing.T) {
 		},
 		{
 			name:    "hardlink to a wanted file earlier in the same layer",
-			layers:  [][]ent{{reg("usr/bin/python3.11", "ELF python"), hardlink("usr/bin/python3", "usr/bin/python3.11")}},
-			files:   map[string]string{"/usr/bin/python3": "ELF python", "/usr/bin/python3.11": "ELF python"},
+			layers:  [][]ent{{reg("usr/bin/python3.11", "ELF python"), hardlink("usr/bin/python3", "usr/bin/python3.11"), symlink("bin", "usr/bin"), symlink("usr/bin/py", "python3")}},
+			files:   map[string]string{"/usr/bin/python3": "ELF python", "/usr/bin/python3.11": "ELF python", "/bin/py": "ELF python"},
 			resolve: map[string]string{"/usr/bin/python3": "/usr/bin/python3.11"},
 		},
 	}
@@ -376,6 +376,28 @@ func hasWarning(warns []Warning, substr string) bool {
 		}
 	}
 	return false
+}
+
+func TestWalkLayersHardlinkTargetReplacedAbove(t *testing.T) {
+	ls := imageLayers(t,
+		gzLayer(t, reg("bin/t", "original"), hardlink("bin/l", "bin/t")),
+		gzLayer(t, reg("bin/t", "replaced")),
+	)
+	ix, warns := walk(t, ls, []Extractor{keepAll}, WalkOptions{})
+	if got := readString(t, ix, "/bin/t"); got != "replaced" {
+		t.Errorf("/bin/t = %q", got)
+	}
+	// The link still holds the lower bytes, which streamed past hidden:
+	// not kept, and never the upper file's bytes.
+	if b, err := ix.ReadFile("/bin/l"); !errors.Is(err, ErrNotKept) {
+		t.Errorf("ReadFile(/bin/l) = %q, %v; want ErrNotKept", b, err)
+	}
+	if m, _ := ix.Lookup("/bin/l"); m == nil || m.Size != int64(len("original")) {
+		t.Errorf("Lookup(/bin/l) = %+v, want the size of the original", m)
+	}
+	if !hasWarning(warns, "upper layer replaces") {
+		t.Errorf("no warning about /bin/l: %v", warns)
+	}
 }
 
 func TestWalkLayersHardlinkTargetNotKept(t *testing.T) {

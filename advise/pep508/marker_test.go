@@ -256,5 +256,26 @@ func FuzzParseMarker(f *testing.F) {
 			t.Fatalf("round trip of %q changed it: %q", s, again.String())
 		}
 		m.WithoutExtras().Evaluate(linux311, extra)
+		// The parse-time specifier cache must not change any answer.
+		for _, env := range []Environment{linux311, {PythonVersion: "3.7", PythonFullVersion: "3.7.0rc1", PlatformRelease: s}} {
+			if (Marker{root: stripSpecs(m.root)}).Evaluate(env, extra) != m.Evaluate(env, extra) {
+				t.Fatalf("%q: cached and uncached evaluation differ", s)
+			}
+		}
 	})
+}
+
+func stripSpecs(n node) node {
+	switch n := n.(type) {
+	case cmpNode:
+		n.spec = nil
+		return n
+	case boolNode:
+		terms := make([]node, len(n.terms))
+		for i, t := range n.terms {
+			terms[i] = stripSpecs(t)
+		}
+		return boolNode{and: n.and, terms: terms}
+	}
+	return n
 }

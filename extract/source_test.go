@@ -205,12 +205,13 @@ func TestOCILayout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	single := t.TempDir()
+	// A path may hold ':' itself; the existing directory wins over a tag.
+	single := filepath.Join(t.TempDir(), "app:1.0")
 	sp, err := layout.Write(single, empty.Index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sp.AppendImage(one); err != nil {
+	if err := sp.AppendImage(one, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "one"})); err != nil {
 		t.Fatal(err)
 	}
 
@@ -223,7 +224,8 @@ func TestOCILayout(t *testing.T) {
 		{"by tag", "oci:" + dir + ":one", nil, one, "one"},
 		{"by the tag of a full name", "oci:" + dir + ":latest", nil, two, "two"},
 		{"by digest", "oci:" + dir + "@" + srcDigest(t, two), nil, two, "two"},
-		{"single image without a tag", "oci:" + single, nil, one, "one"},
+		{"single image without a tag, ':' in the path", "oci:" + single, nil, one, "one"},
+		{"single image, ':' in the path, and a tag", "oci:" + single + ":one", nil, one, "one"},
 		{"index, default platform", "oci:" + dir + ":multi", nil, imgs["linux/amd64"], ""},
 		{"index, chosen platform", "oci:" + dir + ":multi", []extract.Option{extract.WithPlatform("linux/arm64")}, imgs["linux/arm64/v8"], ""},
 		{"image inside an index by digest", "oci:" + dir + "@" + srcDigest(t, imgs["linux/arm64/v8"]), nil, imgs["linux/arm64/v8"], ""},

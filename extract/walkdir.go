@@ -20,10 +20,17 @@ func WalkDir(ctx context.Context, root string, exs []Extractor, opt WalkOptions)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening root filesystem %s: %w", root, err)
 	}
-	if fi, err := os.Stat(abs); err != nil {
+	fi, err := os.Stat(abs)
+	if err != nil {
 		return nil, nil, fmt.Errorf("opening root filesystem %s: %w", root, err)
-	} else if !fi.IsDir() {
+	}
+	if !fi.IsDir() {
 		return nil, nil, fmt.Errorf("opening root filesystem %s: not a directory", root)
+	}
+	// "/" may also be named through a symlink or a bind mount.
+	hostRoot := abs == "/"
+	if sys, err := os.Stat("/"); err == nil && os.SameFile(fi, sys) {
+		hostRoot = true
 	}
 	// os.Root refuses any path, symlinks included, that leads out of abs:
 	// a symlink in the tree is recorded, never followed outside.
@@ -32,7 +39,7 @@ func WalkDir(ctx context.Context, root string, exs []Extractor, opt WalkOptions)
 		return nil, nil, fmt.Errorf("opening root filesystem %s: %w", root, err)
 	}
 	defer r.Close()
-	return walkRoot(ctx, r, root, abs == "/", exs, opt)
+	return walkRoot(ctx, r, root, hostRoot, exs, opt)
 }
 
 // walkRoot walks the tree under r; hostRoot says it is a running system's

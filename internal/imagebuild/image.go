@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,6 +28,12 @@ type entry struct {
 // except those under an excluded prefix. Devices, fifos and sockets are left
 // out: image layers do not carry them.
 func listTree(root string, exclude []string) ([]entry, error) {
+	return listTreeNames(root, exclude, nil)
+}
+
+// listTreeNames is listTree that also leaves out every entry (and subtree)
+// whose base name is in names, e.g. "__pycache__".
+func listTreeNames(root string, exclude, names []string) ([]entry, error) {
 	var out []entry
 	ex := map[string]bool{}
 	for _, e := range exclude {
@@ -45,7 +52,7 @@ func listTree(root string, exclude []string) ([]entry, error) {
 			return nil
 		}
 		rel = filepath.ToSlash(rel)
-		if ex[rel] {
+		if ex[rel] || slices.Contains(names, d.Name()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -72,10 +79,16 @@ func listTree(root string, exclude []string) ([]entry, error) {
 // Split cuts the tree at root into n contiguous runs (in lexical order) of
 // about equal size, as a build would add them step by step.
 func Split(root string, n int, exclude []string) ([][]string, error) {
+	return SplitNames(root, n, exclude, nil)
+}
+
+// SplitNames is Split that also leaves out entries whose base name is in
+// names (as slim images drop __pycache__).
+func SplitNames(root string, n int, exclude, names []string) ([][]string, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("split into %d layers", n)
 	}
-	entries, err := listTree(root, exclude)
+	entries, err := listTreeNames(root, exclude, names)
 	if err != nil {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}

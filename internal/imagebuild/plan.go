@@ -62,6 +62,9 @@ type LayerPlan struct {
 	// Split cuts Root (less Exclude) into this many layers.
 	Split   int      `json:"split,omitempty"`
 	Exclude []string `json:"exclude,omitempty"`
+	// ExcludeNames leaves out, with Split, every entry with one of these
+	// base names anywhere in Root (e.g. "__pycache__").
+	ExcludeNames []string `json:"excludeNames,omitempty"`
 	// Paths are subtrees of Root to put in this layer.
 	Paths []string `json:"paths,omitempty"`
 	// Lower, with Root as the upper tree, makes this layer the difference
@@ -145,7 +148,7 @@ func (p *Plan) Run(tmpDir string) (v1.Image, error) {
 	}
 	for i, lp := range p.Layers {
 		if lp.Split > 0 {
-			parts, err := Split(lp.Root, lp.Split, lp.Exclude)
+			parts, err := SplitNames(lp.Root, lp.Split, lp.Exclude, lp.ExcludeNames)
 			if err != nil {
 				return nil, err
 			}

@@ -131,8 +131,8 @@ func pipfileSources(raw any) ([]Index, error) {
 		if m := envRE.FindString(expanded); m != "" {
 			return nil, fmt.Errorf("source %d: url %q: environment variable %s is not set", i+1, u, strings.Trim(m, "${}"))
 		}
-		if pu, err := url.Parse(expanded); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, fmt.Errorf("source %d: url %q: want an http(s) URL of a simple index", i+1, u)
+		if !isIndexURL(expanded) {
+			return nil, fmt.Errorf("source %d: url %q: want an http(s) or file URL of a simple index", i+1, u)
 		}
 		idx := Index{URL: expanded}
 		switch n := s["name"].(type) {

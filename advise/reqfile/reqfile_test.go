@@ -116,7 +116,7 @@ func TestParseRequirementsErrors(t *testing.T) {
 		{"path", "./vendor/thing.whl\n", "is a path or URL; only named requirements"},
 		{"unknown option", "--frobnicate\n", "requirements.txt:1:1: unknown option --frobnicate"},
 		{"missing include", "-r nothere.txt\n", "requirements.txt:1:1: --requirement nothere.txt: reading requirements: open"},
-		{"index not url", "-i pypi\n", `--index-url "pypi": want an http(s) URL`},
+		{"index not url", "-i pypi\n", `--index-url "pypi": want an http(s) or file URL`},
 		{"hash alone", "--hash=sha256:abc\n", "--hash must follow a requirement"},
 		{"find-links", "-f ./wheels\n", "--find-links ./wheels is not supported"},
 		{"option value missing", "foo --hash\n", "option --hash needs a value"},

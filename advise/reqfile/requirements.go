@@ -330,8 +330,8 @@ func (p *reqParser) lineOptions(path string, opts []option, constraint bool, dep
 				return err
 			}
 		case "--index-url", "--extra-index-url":
-			if !isURL(o.value) {
-				return errAt("%s %q: want an http(s) URL of a simple index", o.name, o.value)
+			if !isIndexURL(o.value) {
+				return errAt("%s %q: want an http(s) or file URL of a simple index", o.name, o.value)
 			}
 			idx := Index{URL: o.value, VerifySSL: true}
 			if o.name == "--index-url" {
@@ -383,4 +383,20 @@ func (p *reqParser) applyTrusted() {
 func isURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// isIndexURL accepts what pip accepts as an index: http(s) with a host,
+// or a file: URL of a directory laid out as a simple index.
+func isIndexURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "http", "https":
+		return u.Host != ""
+	case "file":
+		return u.Path != ""
+	}
+	return false
 }

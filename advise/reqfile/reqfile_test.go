@@ -120,11 +120,13 @@ func TestParseRequirementsErrors(t *testing.T) {
 		{"hash alone", "--hash=sha256:abc\n", "--hash must follow a requirement"},
 		{"find-links", "-f ./wheels\n", "--find-links ./wheels is not supported"},
 		{"option value missing", "foo --hash\n", "option --hash needs a value"},
+		{"error in include", "-r sub/inner.txt\n", "sub/inner.txt:2:5: expected a version specifier or ';'"},
+		{"include a directory", "-c sub\n", "requirements.txt:1:1: --constraint sub: reading requirements: "},
 		{"bad marker", "foo; python_version >= '3.8' and\n", "requirements.txt:1:33: expected a marker variable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, map[string]string{"requirements.txt": tt.content})
+			dir := writeFiles(t, map[string]string{"requirements.txt": tt.content, "sub/inner.txt": "flask\nfoo bar\n"})
 			_, err := ParseRequirementsFile(filepath.Join(dir, "requirements.txt"))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want one containing %q", err, tt.want)

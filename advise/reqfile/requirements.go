@@ -324,10 +324,13 @@ func (p *reqParser) lineOptions(path string, opts []option, constraint bool, dep
 				inc = filepath.Join(filepath.Dir(path), inc)
 			}
 			if err := p.file(inc, constraint || o.name == "--constraint", depth+1); err != nil {
-				if os.IsNotExist(errors.Unwrap(err)) || errors.Is(err, os.ErrNotExist) {
-					return errAt("%s %s: %v", o.name, o.value, err)
+				// A problem inside the included file names its own place;
+				// one opening it is reported where it was included.
+				var le *LineError
+				if errors.As(err, &le) {
+					return err
 				}
-				return err
+				return errAt("%s %s: %v", o.name, o.value, err)
 			}
 		case "--index-url", "--extra-index-url":
 			if !isIndexURL(o.value) {

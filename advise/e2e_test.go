@@ -201,7 +201,7 @@ type set struct {
 	target     target.Target
 }
 
-func sets(t *testing.T) []set {
+func sets(t testing.TB) []set {
 	return []set{
 		{"flask app", "flask>=2.2\ngunicorn; sys_platform == 'win32'\n", debian12()},
 		{"requests client", "requests[use-chardet-on-py3]>=2.28\nrich\n", debian12()},
@@ -233,7 +233,7 @@ func TestPinsEqualPip(t *testing.T) {
 }
 
 // largestSet asks for every project the corpus has.
-func largestSet(t *testing.T) string {
+func largestSet(t testing.TB) string {
 	ents, err := os.ReadDir(fixtures.Path(t, "wheels"))
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -103,7 +104,9 @@ func WithOffline() Option { return func(c *Client) error { c.offline = true; ret
 // WithRefresh ignores cached freshness: every page is revalidated.
 func WithRefresh() Option { return func(c *Client) error { c.refresh = true; return nil } }
 
-// WithHTTPClient sets the HTTP client (default: a client with a 30s timeout).
+// WithHTTPClient sets the HTTP client (default: 10s to connect, 30s to the
+// first byte of an answer, connections kept for reuse, proxies from the
+// environment).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) error { c.http = h; return nil } }
 
 // WithNetrc reads credentials from the netrc file at path instead of
@@ -172,8 +175,7 @@ func New(urls []IndexURL, opts ...Option) (*Client, error) {
 	if len(urls) == 0 {
 		return nil, errors.New("index: no index URL given")
 	}
-	c := &Client{pins: map[string]string{}, attempts: 4, backoff: 200 * time.Millisecond, workers: 8,
-		http: &http.Client{Timeout: 30 * time.Second}}
+	c := &Client{pins: map[string]string{}, attempts: 4, backoff: 200 * time.Millisecond, workers: 8, http: defaultHTTP()}
 	if d, err := os.UserCacheDir(); err == nil {
 		c.cacheDir = filepath.Join(d, "seshat", "http")
 	}
@@ -210,6 +212,22 @@ func New(urls []IndexURL, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// defaultHTTP bounds connecting and waiting for an answer but not reading a
+// body, so a large wheel downloads however long it takes; the context
+// cancels it. Idle connections are kept for every prefetch worker, so
+// parallel requests reuse them instead of reconnecting.
+func defaultHTTP() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   32,
+		ForceAttemptHTTP2:     true,
+	}}
 }
 
 // IndexNames lists the index names in order of precedence.

@@ -573,6 +573,11 @@ func TestWalkLayersCorrupt(t *testing.T) {
 			d, _ := l.Digest()
 			// An intact lower layer shows that the error stops the walk.
 			ls := []v1.Layer{static.NewLayer(gz, types.OCILayer), l}
+			// Whether the damaged bytes are kept or streamed, the walk fails.
+			streamAll := &streamEx{name: "all", pattern: "/*/*/*", limit: -1}
+			if _, _, err := WalkLayers(context.Background(), ls, []Extractor{streamAll}, tc.opt); !errors.Is(err, ErrCorruptLayer) {
+				t.Errorf("streaming: err = %v, want ErrCorruptLayer", err)
+			}
 			ix, _, err := WalkLayers(context.Background(), ls, []Extractor{keepAll}, tc.opt)
 			if !errors.Is(err, ErrCorruptLayer) {
 				t.Fatalf("err = %v, want ErrCorruptLayer", err)

@@ -112,6 +112,10 @@ func registryError(ref string, err error) error {
 	if isTLSMismatch(err) {
 		return &SourceError{Ref: ref, Kind: ErrRegistryUnreachable, Err: err, Hint: hintInsecure}
 	}
+	var stall stallError
+	if errors.As(err, &stall) {
+		return &SourceError{Ref: ref, Kind: ErrRegistryUnreachable, Err: err, Hint: "the download stalled; try again"}
+	}
 	var netErr net.Error
 	var opErr *net.OpError
 	var dnsErr *net.DNSError

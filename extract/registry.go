@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/cli/cli/config"
@@ -57,8 +59,70 @@ func openRegistry(ctx context.Context, ref, spec string, o *options) (Source, er
 	if err != nil {
 		return nil, registryError(ref, err)
 	}
-	return &imageSource{ref: ref, digest: digest, img: img, progress: o.progress, classify: registryError}, nil
+	src := &imageSource{ref: ref, digest: digest, img: img, progress: o.progress, classify: registryError}
+	src.layers = func() ([]v1.Layer, error) {
+		ls, err := img.Layers()
+		if err != nil {
+			return nil, err
+		}
+		for i, l := range ls {
+			ls[i] = stallLayer{Layer: l, idle: o.stall}
+		}
+		return ls, nil
+	}
+	return src, nil
 }
+
+// stallLayer ends a download that receives nothing for idle: the HTTP
+// transport's timeouts cover connecting and waiting for headers, not a
+// body that stops halfway.
+type stallLayer struct {
+	v1.Layer
+	idle time.Duration
+}
+
+func (l stallLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Compressed()
+	if err != nil || l.idle <= 0 {
+		return rc, err
+	}
+	s := &stallReader{rc: rc, idle: l.idle}
+	s.timer = time.AfterFunc(l.idle, func() {
+		s.stalled.Store(true)
+		rc.Close() // unblocks the pending Read
+	})
+	return s, nil
+}
+
+type stallReader struct {
+	rc      io.ReadCloser
+	idle    time.Duration
+	timer   *time.Timer
+	stalled atomic.Bool
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.rc.Read(p)
+	if s.stalled.Load() {
+		return n, stallError{s.idle}
+	}
+	s.timer.Reset(s.idle)
+	return n, err
+}
+
+func (s *stallReader) Close() error {
+	s.timer.Stop()
+	return s.rc.Close()
+}
+
+// stallError is a net.Error timeout, so that it reads as a network failure.
+type stallError struct{ idle time.Duration }
+
+func (e stallError) Error() string {
+	return fmt.Sprintf("the registry sent no data for %s in the middle of a layer", e.idle)
+}
+func (e stallError) Timeout() bool   { return true }
+func (e stallError) Temporary() bool { return true }
 
 func remoteOptions(ctx context.Context, o *options) ([]remote.Option, error) {
 	ropts := []remote.Option{

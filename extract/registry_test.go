@@ -2,6 +2,7 @@ package extract_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,8 +17,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/seshat-dev/seshat/extract"
 	"github.com/seshat-dev/seshat/internal/testregistry"
@@ -340,4 +339,44 @@ func TestRegistryRetries(t *testing.T) {
 	}
 }
 
-var _ v1.Image
+// TestRegistryStalledDownload: a layer whose bytes stop coming ends in a
+// network error, not a hang. The proxy is a fault injector: it stops
+// sending the layer blob halfway, as a dying connection would.
+func TestRegistryStalledDownload(t *testing.T) {
+	regIsolate(t)
+	reg := testregistry.Start(t)
+	noise := make([]byte, 256<<10)
+	rand.Read(noise) // incompressible, so the blob is large enough to cut
+	img := srcImage(t, "linux/amd64", srcFiles{"noise": string(noise)})
+	reg.Push(t, "seshat/app:1.0", img)
+	ls, _ := img.Layers()
+	layerDigest, _ := ls[0].Digest()
+
+	u, _ := url.Parse(reg.URL())
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/blobs/"+layerDigest.String()) || r.Method != http.MethodGet {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		body := rec.Body.Bytes()
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/seshat/app:1.0"
+	src, err := extract.Open(context.Background(), ref, fast, extract.WithStallTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = src.Walk(context.Background(), nil, extract.WalkOptions{})
+	srcWantErr(t, err, extract.ErrRegistryUnreachable, ref, "sent no data for 300ms", layerDigest.String())
+}

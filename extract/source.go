@@ -44,10 +44,11 @@ type options struct {
 	transport  http.RoundTripper
 	retries    int
 	retryWait  time.Duration
+	stall      time.Duration
 }
 
 func defaultOptions() *options {
-	return &options{platform: DefaultPlatform, retries: 4, retryWait: time.Second}
+	return &options{platform: DefaultPlatform, retries: 4, retryWait: time.Second, stall: 2 * time.Minute}
 }
 
 // WithPlatform picks the image for "os/arch[/variant]" from a multi-platform
@@ -108,6 +109,18 @@ func WithRetries(tries int, firstWait time.Duration) Option {
 			return fmt.Errorf("retries: want at least one try and a non-negative wait, got %d and %s", tries, firstWait)
 		}
 		o.retries, o.retryWait = tries, firstWait
+		return nil
+	}
+}
+
+// WithStallTimeout ends a layer download from a registry that sends no
+// data for d (default 2 minutes; 0 waits forever).
+func WithStallTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("stall timeout: %s is negative", d)
+		}
+		o.stall = d
 		return nil
 	}
 }

@@ -464,6 +464,7 @@ func TestPrefetch(t *testing.T) {
 	newest := func(fs []index.File) []index.File { return fs[len(fs)-1:] }
 	c.Prefetch(ctx, projects, newest)
 	before := c.Stats()
+	t.Logf("prefetch of %d projects and their newest wheels' metadata by range reads: %+v", len(projects), before)
 	if before.Requests < int64(len(projects))*2 {
 		t.Fatalf("prefetch sent only %d requests", before.Requests)
 	}

@@ -149,7 +149,7 @@ func TestWritersRefuseBadLocks(t *testing.T) {
 		{"pinned twice", func(l *Lock) { l.Packages[1].Name = "werkzeug" }, "werkzeug is pinned twice"},
 		{"bad hash", func(l *Lock) { l.Packages[0].Artifacts[0].SHA256 = "md5:abc" }, "has no sha256"},
 		{"no version", func(l *Lock) { l.Packages[0].Version = "" }, "no name or version"},
-		{"injected version", func(l *Lock) { l.Packages[0].Version = "1.0\n--index-url https://evil" }, "invalid PEP 440 version"},
+		{"injected version", func(l *Lock) { l.Packages[0].Version = "1.0\n--index-url https://evil" }, "not valid under PEP 440"},
 		{"injected name", func(l *Lock) { l.Packages[0].Name = "x\n-e ." }, "not a valid package name"},
 		{"injected extra", func(l *Lock) { l.Packages[0].Extras = []string{"a]==1\nb"} }, "not a valid extra name"},
 	}

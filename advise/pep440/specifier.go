@@ -52,25 +52,25 @@ var (
 func ParseSpecifier(s string) (Specifier, error) {
 	op, vs, ok := splitOperator(s)
 	if !ok {
-		return Specifier{}, fmt.Errorf("%w: specifier %q: want an operator (~= == != <= >= < > ===) and a version", ErrInvalid, s)
+		return Specifier{}, fmt.Errorf("specifier %q is %w: want an operator (~= == != <= >= < > ===) and a version", s, ErrInvalid)
 	}
 	if vs == "" {
-		return Specifier{}, fmt.Errorf("%w: specifier %q has no version after %q", ErrInvalid, s, op)
+		return Specifier{}, fmt.Errorf("specifier %q is %w: no version after %q", s, ErrInvalid, op)
 	}
 	sp := Specifier{Op: op}
 	if op == "===" {
 		if !arbitraryRE.MatchString(vs) {
-			return Specifier{}, fmt.Errorf("%w: specifier %q", ErrInvalid, s)
+			return Specifier{}, fmt.Errorf("specifier %q is %w", s, ErrInvalid)
 		}
 		sp.Arbitrary = vs
 		return sp, nil
 	}
 	if strings.HasSuffix(vs, ".*") {
 		if op != "==" && op != "!=" {
-			return Specifier{}, fmt.Errorf("%w: specifier %q: a .* wildcard is allowed only with == and !=", ErrInvalid, s)
+			return Specifier{}, fmt.Errorf("specifier %q is %w: a .* wildcard is allowed only with == and !=", s, ErrInvalid)
 		}
 		if !wildcardRE.MatchString(vs) {
-			return Specifier{}, fmt.Errorf("%w: specifier %q: a .* wildcard must follow a release such as 1.2", ErrInvalid, s)
+			return Specifier{}, fmt.Errorf("specifier %q is %w: a .* wildcard must follow a release such as 1.2", s, ErrInvalid)
 		}
 		sp.Wildcard = true
 		vs = strings.TrimSuffix(vs, ".*")
@@ -80,10 +80,10 @@ func ParseSpecifier(s string) (Specifier, error) {
 		return Specifier{}, fmt.Errorf("specifier %q: %w", s, err)
 	}
 	if len(v.local) > 0 && op != "==" && op != "!=" {
-		return Specifier{}, fmt.Errorf("%w: specifier %q: a local version label is allowed only with == and !=", ErrInvalid, s)
+		return Specifier{}, fmt.Errorf("specifier %q is %w: a local version label is allowed only with == and !=", s, ErrInvalid)
 	}
 	if op == "~=" && len(v.release) < 2 {
-		return Specifier{}, fmt.Errorf("%w: specifier %q: ~= needs at least two release numbers, e.g. ~=1.0", ErrInvalid, s)
+		return Specifier{}, fmt.Errorf("specifier %q is %w: ~= needs at least two release numbers, e.g. ~=1.0", s, ErrInvalid)
 	}
 	sp.Version = v
 	return sp, nil
@@ -93,7 +93,7 @@ func ParseSpecifier(s string) (Specifier, error) {
 // The empty string gives an empty set.
 func ParseSpecifiers(s string) (SpecifierSet, error) {
 	if len(s) > 16*maxVersionLen {
-		return nil, fmt.Errorf("%w: specifier set of %d bytes is too long", ErrInvalid, len(s))
+		return nil, fmt.Errorf("specifier set of %d bytes is %w: too long", len(s), ErrInvalid)
 	}
 	var set SpecifierSet
 	for _, part := range strings.Split(s, ",") {

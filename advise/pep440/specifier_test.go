@@ -99,14 +99,14 @@ func TestSpecifierContains(t *testing.T) {
 func TestParseSpecifiersErrors(t *testing.T) {
 	tests := []struct{ in, wantErr string }{
 		{"1.0", "want an operator"},
-		{">=", "no version"},
+		{">=", "no version after"},
 		{"=>1.0", "want an operator"},
 		{">=1.0.*", "only with == and !="},
 		{"==1.0a1.*", "must follow a release"},
 		{"~=1", "at least two release numbers"},
 		{"~=1.0+local", "local version label"},
 		{"<1.0+local", "local version label"},
-		{"==foo", "invalid PEP 440 version"},
+		{"==foo", `version "foo" is not valid under PEP 440`},
 		{">=1.0 <2", "want an operator"},
 	}
 	for _, tt := range tests {

@@ -59,13 +59,13 @@ var reGroup = func() map[string]int {
 const maxVersionLen = 1024
 
 // ErrInvalid is wrapped by every parse error of this package.
-var ErrInvalid = errors.New("invalid PEP 440 version")
+var ErrInvalid = errors.New("not valid under PEP 440")
 
 // Parse parses and normalizes s: case, separators, a leading "v",
 // spelling variants ("alpha", "preview", "rev", "1.0-1") and leading zeros.
 func Parse(s string) (Version, error) {
 	if len(s) > maxVersionLen {
-		return Version{}, fmt.Errorf("%w: %d bytes is too long", ErrInvalid, len(s))
+		return Version{}, fmt.Errorf("version of %d bytes is %w: too long", len(s), ErrInvalid)
 	}
 	if v, ok := parseCanonical(s); ok {
 		return v, nil
@@ -77,7 +77,7 @@ func Parse(s string) (Version, error) {
 func parseSlow(s string) (Version, error) {
 	m := versionRE.FindStringSubmatch(s)
 	if m == nil {
-		return Version{}, fmt.Errorf("%w: %q", ErrInvalid, s)
+		return Version{}, fmt.Errorf("version %q is %w", s, ErrInvalid)
 	}
 	g := func(name string) string { return m[reGroup[name]] }
 	var v Version
@@ -88,7 +88,7 @@ func parseSlow(s string) (Version, error) {
 		}
 		n, e := strconv.ParseUint(d, 10, 64)
 		if e != nil {
-			err = fmt.Errorf("%w: %q: number %s is too large", ErrInvalid, s, d)
+			err = fmt.Errorf("version %q is %w: number %s is too large", s, ErrInvalid, d)
 		}
 		return n
 	}

@@ -300,7 +300,7 @@ func (p *scanner) specifiers() (pep440.SpecifierSet, error) {
 		}
 		sp, err := pep440.ParseSpecifier(op + ver)
 		if err != nil {
-			return nil, p.errorf(start, "invalid version specifier %q: %v", op+ver, err)
+			return nil, p.errorf(start, "%v", err)
 		}
 		set = append(set, sp)
 		p.ws()

@@ -65,7 +65,7 @@ func TestParseRequirementErrors(t *testing.T) {
 		{"foo[,]", 5, "expected an extra name or ']'"},
 		{"foo >= ", 8, "expected a version after"},
 		{"foo => 1.0", 5, `"=>" is not a version operator`},
-		{"foo >=1.0.*", 5, "invalid version specifier"},
+		{"foo >=1.0.*", 5, `specifier ">=1.0.*" is not valid under PEP 440: a .* wildcard is allowed only with == and !=`},
 		{"foo (>=1.0", 11, "expected ',' or ')'"},
 		{"foo @ ", 7, "expected a URL"},
 		{"foo @ http://x extra", 16, "expected end of requirement"},

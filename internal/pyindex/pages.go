@@ -41,8 +41,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		for _, n := range s.names {
 			doc.Projects = append(doc.Projects, proj{n})
 		}
-		b, _ := json.Marshal(doc)
-		s.page(w, r, true, b)
+		s.page(w, r, true, marshal(doc))
 		return
 	}
 	var b bytes.Buffer
@@ -103,8 +102,7 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, name strin
 			}
 			doc.Files = append(doc.Files, f)
 		}
-		b, _ := json.Marshal(doc)
-		s.page(w, r, true, b)
+		s.page(w, r, true, marshal(doc))
 		return
 	}
 	var b bytes.Buffer
@@ -137,4 +135,14 @@ func (s *Server) Listen(addr string) (stop func(), err error) {
 	go srv.Serve(ln)
 	s.URL = "http://" + ln.Addr().String()
 	return func() { srv.Close() }, nil
+}
+
+// marshal writes JSON without escaping <, > and &, as PyPI does: ">=3.9"
+// reads better than "\u003e=3.9" to whoever looks at a page.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return b.Bytes()
 }

@@ -68,6 +68,7 @@ func pipInstall(t *testing.T, reqs []byte) ([]byte, string, error) {
 // TestRequirementsInstallWithPip has pip install exactly the pinned
 // wheels with --require-hashes, and refuse a lock whose hash is wrong.
 func TestRequirementsInstallWithPip(t *testing.T) {
+	t.Parallel() // waits on Python tools
 	l := realLock(t)
 	var b bytes.Buffer
 	if err := WriteRequirements(&b, l, RequirementsOptions{}); err != nil {

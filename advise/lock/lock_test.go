@@ -15,6 +15,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
+// TestMain sets the variable the "full" Pipfile's source URL names, once,
+// so that tests reading it can run in parallel (t.Setenv forbids that).
+// The Pipfile hash must not depend on its value.
+func TestMain(m *testing.M) {
+	os.Setenv("SESHAT_INDEX_HOST", "127.0.0.1:8080")
+	os.Exit(m.Run())
+}
+
 func mustMarker(s string) pep508.Marker {
 	m, err := pep508.ParseMarker(s)
 	if err != nil {
@@ -110,7 +118,6 @@ var writers = map[string]writer{
 }
 
 func TestWritersGoldenAndDeterministic(t *testing.T) {
-	t.Setenv("SESHAT_INDEX_HOST", "127.0.0.1:8080")
 	for name, write := range writers {
 		t.Run(name, func(t *testing.T) {
 			var first bytes.Buffer
@@ -139,7 +146,6 @@ func TestWritersGoldenAndDeterministic(t *testing.T) {
 }
 
 func TestWritersRefuseBadLocks(t *testing.T) {
-	t.Setenv("SESHAT_INDEX_HOST", "127.0.0.1:8080")
 	tests := []struct {
 		name string
 		edit func(*Lock)

@@ -50,6 +50,7 @@ func fileIndex(t *testing.T, dir string, wheels ...string) (string, map[string]A
 // whose marker is false on this machine does not, and a wrong hash fails
 // the install.
 func TestPipenvInstallDeploy(t *testing.T) {
+	t.Parallel() // waits on Python tools
 	pipenv, err := exec.LookPath("pipenv")
 	if err != nil {
 		t.Fatal("pipenv not installed: run make deps")

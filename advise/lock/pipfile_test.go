@@ -11,6 +11,7 @@ import (
 )
 
 func TestSynthesizePipfile(t *testing.T) {
+	t.Parallel() // waits on Python tools
 	dir := t.TempDir()
 	req := filepath.Join(dir, "requirements.txt")
 	if err := os.WriteFile(req, []byte(`--index-url http://127.0.0.1:8080/simple

@@ -139,6 +139,7 @@ func (r *Registry) run(t testing.TB, confPath string) error {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	dieWithParent(cmd)
 	cmd.Stdout = r.stderr
 	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {

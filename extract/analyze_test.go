@@ -31,7 +31,7 @@ func (f failingExtractor) Extract(context.Context, *extract.FileIndex, *extract.
 }
 
 // anaLayout writes img into a fresh OCI layout and returns "oci:DIR".
-func anaLayout(t *testing.T, img v1.Image) (string, layout.Path) {
+func anaLayout(t testing.TB, img v1.Image) (string, layout.Path) {
 	t.Helper()
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)

@@ -30,7 +30,7 @@ import (
 type srcFiles map[string]string
 
 // srcLayer packs files into a real gzip-compressed tar layer.
-func srcLayer(t *testing.T, files srcFiles) v1.Layer {
+func srcLayer(t testing.TB, files srcFiles) v1.Layer {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -64,7 +64,7 @@ var srcCreated = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
 // srcImage builds an image for platform (os/arch[/variant]) from layers,
 // with a config a user would recognise.
-func srcImage(t *testing.T, platform string, layers ...srcFiles) v1.Image {
+func srcImage(t testing.TB, platform string, layers ...srcFiles) v1.Image {
 	t.Helper()
 	var ls []v1.Layer
 	for _, f := range layers {
@@ -113,7 +113,7 @@ func srcIndex(t *testing.T, platforms ...string) (v1.ImageIndex, map[string]v1.I
 	return idx, imgs
 }
 
-func srcDigest(t *testing.T, img v1.Image) string {
+func srcDigest(t testing.TB, img v1.Image) string {
 	t.Helper()
 	h, err := img.Digest()
 	if err != nil {

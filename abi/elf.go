@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 )
@@ -88,12 +89,6 @@ func ReadELF(r io.Reader, size int64, opts ...Option) (obj *Object, err error) {
 	if string(magic[:]) != elf.ELFMAG {
 		return nil, ErrNotELF
 	}
-	s := &streamer{r: r, size: size, opt: o, sp: sparse{length: -1}}
-	s.keep(0, magic[:])
-	s.pos = 4
-	if err := s.run(); err != nil {
-		return nil, err
-	}
 	defer func() {
 		// debug/elf has panicked on crafted input before (index out of
 		// range in section parsing); a bad file must cost a warning only.
@@ -101,6 +96,12 @@ func ReadELF(r io.Reader, size int64, opts ...Option) (obj *Object, err error) {
 			obj, err = nil, fmt.Errorf("malformed ELF: %v", p)
 		}
 	}()
+	s := &streamer{r: r, size: size, opt: o, sp: sparse{length: -1}}
+	s.keep(0, magic[:])
+	s.pos = 4
+	if err := s.run(); err != nil {
+		return nil, err
+	}
 	return s.object()
 }
 
@@ -288,6 +289,18 @@ func (s *streamer) readHeader() {
 	if h.phoff < 0 || h.shoff < 0 {
 		h.planProgs, h.planShs = true, true
 	}
+	// Entry sizes below the structs' own would make the planners loop
+	// forever on a zero stride; debug/elf rejects such files anyway.
+	minPh, minSh := int64(56), int64(64)
+	if h.class == elf.ELFCLASS32 {
+		minPh, minSh = 32, 40
+	}
+	if h.phentsize < minPh {
+		h.phnum = 0
+	}
+	if h.shentsize < minSh {
+		h.shnum = 0
+	}
 	s.hdr = h
 	s.addWant(h.phoff, h.phnum*h.phentsize)
 	if h.shoff > 0 && h.shnum > 0 {
@@ -302,6 +315,9 @@ func (s *streamer) readHeader() {
 func (s *streamer) planFromProgs(phdata []byte) {
 	h := s.hdr
 	firstLoad := true
+	if h.phentsize <= 0 {
+		return
+	}
 	for i := int64(0); i+h.phentsize <= int64(len(phdata)); i += h.phentsize {
 		p := phdata[i:]
 		var typ, flags uint32
@@ -352,6 +368,9 @@ type rawSection struct {
 
 func parseSections(h *header, shdata []byte) []rawSection {
 	var out []rawSection
+	if h.shentsize <= 0 {
+		return nil
+	}
 	for i := int64(0); i+h.shentsize <= int64(len(shdata)); i += h.shentsize {
 		p := shdata[i:]
 		var sh rawSection
@@ -383,6 +402,16 @@ func wantedSection(t elf.SectionType) bool {
 
 // object hands the kept ranges to debug/elf and reads the dynamic facts.
 func (s *streamer) object() (*Object, error) {
+	// Refuse tables that were not kept before debug/elf sees them: it
+	// would allocate buffers for their claimed size before failing.
+	if h := s.hdr; h != nil {
+		if h.phnum > 0 && !s.sp.has(h.phoff, h.phnum*h.phentsize) {
+			return nil, s.missing("program header table", h.phoff, h.phnum*h.phentsize)
+		}
+		if h.shnum > 0 && h.shoff > 0 && !s.sp.has(h.shoff, h.shnum*h.shentsize) {
+			return nil, s.missing("section header table", h.shoff, h.shnum*h.shentsize)
+		}
+	}
 	s.unflagCompressed()
 	f, err := elf.NewFile(&s.sp)
 	if err != nil {
@@ -401,6 +430,19 @@ func (s *streamer) object() (*Object, error) {
 	dyn := f.SectionByType(elf.SHT_DYNAMIC)
 	if dyn == nil {
 		return obj, nil
+	}
+	for _, sec := range []*elf.Section{dyn, f.SectionByType(elf.SHT_GNU_VERDEF), f.SectionByType(elf.SHT_GNU_VERNEED)} {
+		if sec == nil {
+			continue
+		}
+		if !s.sp.has(int64(sec.Offset), int64(sec.FileSize)) {
+			return nil, s.missing("section "+sec.Name, int64(sec.Offset), int64(sec.FileSize))
+		}
+		if l := int(sec.Link); l > 0 && l < len(f.Sections) {
+			if st := f.Sections[l]; !s.sp.has(int64(st.Offset), int64(st.FileSize)) {
+				return nil, s.missing("section "+st.Name, int64(st.Offset), int64(st.FileSize))
+			}
+		}
 	}
 	if sonames, err := f.DynString(elf.DT_SONAME); err != nil {
 		return nil, fmt.Errorf("reading DT_SONAME: %w", explain(err))
@@ -626,9 +668,23 @@ func (s *sparse) add(off int64, b []byte) {
 	s.spans = append(s.spans, span{off, append([]byte(nil), b...)})
 }
 
+// missing explains a needed range that is not among the kept bytes.
+func (s *streamer) missing(what string, off, n int64) error {
+	if s.sp.length >= 0 && (off+n > s.sp.length || off+n < off) {
+		return fmt.Errorf("truncated ELF: %s at offset %#x (%d bytes) runs past the end of the %d-byte file", what, off, n, s.sp.length)
+	}
+	return fmt.Errorf("%s at offset %#x (%d bytes): %w", what, off, n, explain(errNotKept))
+}
+
+// has reports whether [off, off+n) is kept.
+func (s *sparse) has(off, n int64) bool {
+	_, ok := s.bytes(off, n)
+	return ok
+}
+
 // bytes returns the kept bytes [off, off+n) when all are kept in one span.
 func (s *sparse) bytes(off, n int64) ([]byte, bool) {
-	if off < 0 || n < 0 {
+	if off < 0 || n < 0 || off > math.MaxInt64-n {
 		return nil, false
 	}
 	for _, sp := range s.spans {

@@ -375,3 +375,37 @@ func FuzzReadELF(f *testing.F) {
 		}
 	})
 }
+
+// Found by FuzzReadELF: a zero program or section header entry size made
+// the planner loop forever.
+func TestReadELFZeroEntrySize(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src/debug/elf/testdata/libtiffxx.so_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int{54, 58} { // e_phentsize, e_shentsize of ELF64
+		c := slices.Clone(b)
+		c[off], c[off+1] = 0, 0
+		if _, err := ReadELF(bytes.NewReader(c), int64(len(c))); err == nil {
+			t.Errorf("zeroed entry size at %d: no error", off)
+		}
+	}
+}
+
+// Offsets near the top of int64 must not overflow into a slice panic.
+func TestReadELFHugeOffsets(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src/debug/elf/testdata/libtiffxx.so_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int{32, 40} { // e_phoff, e_shoff of ELF64
+		c := slices.Clone(b)
+		for i := 0; i < 8; i++ {
+			c[off+i] = 0xff
+		}
+		c[off+7] = 0x7f
+		if _, err := ReadELF(bytes.NewReader(c), int64(len(c))); err == nil {
+			t.Errorf("offset field at %d set to ~2^63: no error", off)
+		}
+	}
+}

@@ -123,13 +123,13 @@ func (e *pythonExtractor) Stream(p string, size int64, r io.Reader) error {
 }
 
 // pyVersionScanner collects PY_VERSION-like strings ("3.11.2", "3.13.0rc1")
-// that stand alone between NUL bytes in a binary's read-only data.
+// that end a NUL-terminated string in a binary's read-only data. Linkers
+// merge string tails, so the literal "3.12.1" may survive only as the end
+// of "/opt/python/3.12.1": any non-digit may precede it.
 type pyVersionScanner struct {
 	tail  []byte
 	found []string
 }
-
-var rePyVersionBytes = regexp.MustCompile(`\x00([23]\.[0-9]{1,2}\.[0-9]{1,2}(?:(?:a|b|rc)[0-9]{1,2})?\+?)\x00`)
 
 func (s *pyVersionScanner) Write(p []byte) (int, error) {
 	if len(s.found) >= 16 {
@@ -137,19 +137,67 @@ func (s *pyVersionScanner) Write(p []byte) (int, error) {
 	}
 	const keep = 24
 	buf := append(s.tail, p...)
-	if bytes.Contains(buf, []byte("\x003.")) || bytes.Contains(buf, []byte("\x002.")) {
-		for _, m := range rePyVersionBytes.FindAllSubmatch(buf, 16) {
-			v := string(m[1])
-			if !containsString(s.found, v) {
-				s.found = append(s.found, v)
-			}
+	// Scan dots with IndexByte (fast) and check the text around each by
+	// hand: a regexp over every byte of a 30 MiB libpython is too slow.
+	for i := 0; ; {
+		j := bytes.IndexByte(buf[i:], '.')
+		if j < 0 {
+			break
 		}
+		i += j
+		if v, ok := versionAt(buf, i); ok && !containsString(s.found, v) && len(s.found) < 16 {
+			s.found = append(s.found, v)
+		}
+		i++
 	}
 	if len(buf) > keep {
 		buf = buf[len(buf)-keep:]
 	}
 	s.tail = append(s.tail[:0], buf...)
 	return len(p), nil
+}
+
+// versionAt reports the version X.Y.Z[(a|b|rc)N][+] whose first dot is at
+// buf[dot], preceded by a non-digit and followed by NUL; X is 2 or 3.
+func versionAt(buf []byte, dot int) (string, bool) {
+	if dot < 2 || (buf[dot-1] != '2' && buf[dot-1] != '3') {
+		return "", false
+	}
+	if c := buf[dot-2]; (c >= '0' && c <= '9') || c == '.' {
+		return "", false
+	}
+	digits := func(i int) int { // index after 1–2 digits at i, or -1
+		n := 0
+		for i+n < len(buf) && n < 3 && buf[i+n] >= '0' && buf[i+n] <= '9' {
+			n++
+		}
+		if n == 0 || n > 2 {
+			return -1
+		}
+		return i + n
+	}
+	i := digits(dot + 1)
+	if i < 0 || i >= len(buf) || buf[i] != '.' {
+		return "", false
+	}
+	if i = digits(i + 1); i < 0 || i >= len(buf) {
+		return "", false
+	}
+	for _, pre := range []string{"rc", "a", "b"} {
+		if bytes.HasPrefix(buf[i:], []byte(pre)) {
+			if k := digits(i + len(pre)); k > 0 {
+				i = k
+			}
+			break
+		}
+	}
+	if i < len(buf) && buf[i] == '+' {
+		i++
+	}
+	if i >= len(buf) || buf[i] != 0 {
+		return "", false
+	}
+	return string(buf[dot-1 : i]), true
 }
 
 func containsString(list []string, s string) bool {

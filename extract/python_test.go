@@ -236,3 +236,74 @@ build_time_vars = {'ABIFLAGS': 't',
 		t.Errorf("unexpected %q", got)
 	}
 }
+
+// pyenv builds CPython as python.org images do: a small bin/python3.X
+// linked to a shared libpython in PREFIX/lib, sysconfigdata under
+// PREFIX/lib/python3.X. This machine's pyenv versions are real ones.
+func TestPythonExtractorSharedLibpython(t *testing.T) {
+	const v3, v2 = "/root/.pyenv/versions/3.12.1", "/root/.pyenv/versions/2.7.18"
+	for _, d := range []string{v3, v2} {
+		if _, err := os.Stat(d); err != nil {
+			t.Fatalf("real CPython build %s missing: %v", d, err)
+		}
+	}
+	sc3, _ := filepath.Glob(v3 + "/lib/python3.12/_sysconfigdata_*.py")
+	rel := func(p string) string { return strings.TrimPrefix(p, "/") }
+	entries := []treeEntry{
+		{path: rel(v3 + "/bin/python3.12"), from: v3 + "/bin/python3.12"},
+		{path: rel(v3 + "/bin/python3"), link: "python3.12"},
+		{path: rel(v3 + "/bin/python"), link: "python3.12"},
+		{path: rel(v3 + "/lib/libpython3.12.so.1.0"), from: v3 + "/lib/libpython3.12.so.1.0"},
+		{path: rel(v3 + "/lib/python3.12/os.py"), from: v3 + "/lib/python3.12/os.py"},
+		{path: rel(v3 + "/include/python3.12/patchlevel.h"), from: v3 + "/include/python3.12/patchlevel.h"},
+		{path: rel(v3 + "/lib/python3.12/site-packages/.keep"), data: ""},
+		// Python 2.7: no SOABI, and no header: the version comes from the
+		// bytes of libpython2.7.
+		{path: rel(v2 + "/bin/python2.7"), from: v2 + "/bin/python2.7"},
+		{path: rel(v2 + "/bin/python2"), link: "python2.7"},
+		{path: rel(v2 + "/lib/libpython2.7.so.1.0"), from: v2 + "/lib/libpython2.7.so.1.0"},
+		{path: rel(v2 + "/lib/python2.7/_sysconfigdata.py"), from: v2 + "/lib/python2.7/_sysconfigdata.py"},
+	}
+	for _, sc := range sc3 {
+		entries = append(entries, treeEntry{path: rel(sc), from: sc})
+	}
+	a := analyzeRootForTest(t, buildRoot(t, entries), "amd64", nil, NewPythonExtractor())
+	if a.Python == nil {
+		t.Fatal("no python section")
+	}
+	want := []Interpreter{
+		{Path: v2 + "/bin/python2.7", Links: []string{v2 + "/bin/python2"}, Version: "2.7.18", Implementation: "cpython", Prefix: v2},
+		{Path: v3 + "/bin/python3.12", Links: []string{v3 + "/bin/python", v3 + "/bin/python3"}, Version: "3.12.1", Implementation: "cpython",
+			SOABI: "cpython-312-x86_64-linux-gnu", Prefix: v3},
+	}
+	got := a.Python.Interpreters
+	if len(got) != len(want) {
+		t.Fatalf("interpreters = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Path != w.Path || !slices.Equal(g.Links, w.Links) || g.Version != w.Version || g.Implementation != w.Implementation ||
+			g.SOABI != w.SOABI || g.ABIFlags != w.ABIFlags || g.Prefix != w.Prefix {
+			t.Errorf("interpreter %d =\n%+v\nwant\n%+v", i, g, w)
+		}
+	}
+	if len(a.Python.Environments) != 1 || a.Python.Environments[0].Interpreter != v3+"/bin/python3.12" {
+		t.Errorf("environments = %+v", a.Python.Environments)
+	}
+	if len(a.Warnings) != 0 {
+		t.Errorf("warnings: %+v", a.Warnings)
+	}
+}
+
+func TestPyVersionScanner(t *testing.T) {
+	in := []byte("junk\x003.11.2\x00/opt/py/3.12.1\x00GCC 12.2.0\x003.13.0rc1\x00Python-3.9.1\x00v2.7.18+\x001.2.3\x003.10\x00113.1.1\x00")
+	want := []string{"3.11.2", "3.12.1", "3.13.0rc1", "3.9.1", "2.7.18+"}
+	// Write a byte at a time: versions split across writes are found too.
+	s := &pyVersionScanner{}
+	for i := range in {
+		s.Write(in[i : i+1])
+	}
+	if !slices.Equal(s.found, want) {
+		t.Errorf("found %q, want %q", s.found, want)
+	}
+}

@@ -191,7 +191,7 @@ func (p *provider) Candidates(ctx context.Context, pkg pubgrub.Package) ([]strin
 	for i, r := range pr.releases {
 		out[i] = r.version.String()
 	}
-	return out, nil
+	return p.cfg.hooks.reorder(base, out), nil
 }
 
 // CompareVersions orders versions by PEP 440.
@@ -259,6 +259,10 @@ func (p *provider) sortFiles(name string, files []index.File) *project {
 				g.why = append(g.why, "excluded by the constraint "+c)
 				continue
 			}
+		}
+		if r := p.cfg.hooks.exclude(name, v); r != "" {
+			g.why = append(g.why, r)
+			continue
 		}
 		if f.Yanked && !p.pinned(name, v) {
 			r := "yanked"
@@ -515,6 +519,14 @@ func (p *provider) metadata(ctx context.Context, name, version string) (*meta, e
 		if rel == nil {
 			return nil, fmt.Errorf("%s %s: no such installable version (internal error)", name, version)
 		}
+		files, why, err := p.cfg.hooks.checkFiles(ctx, rel.files)
+		if err != nil {
+			return nil, &IndexError{Project: name, File: rel.files[0].file.Filename, Err: err}
+		}
+		if len(files) == 0 {
+			return nil, &pubgrub.Unusable{Reason: fmt.Sprintf("%s %s: %s", name, version, why)}
+		}
+		rel.files = files
 		f := rel.files[0].file
 		b, err := p.src.Metadata(ctx, f)
 		if errors.Is(err, index.ErrNeedsBuild) {

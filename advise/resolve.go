@@ -30,6 +30,9 @@ type config struct {
 	concurrency int
 	maxSteps    int
 	indexes     []lock.Index
+	// hooks steer the choice by what an image holds (image.go); nil for a
+	// target given by flags.
+	hooks *hooks
 }
 
 // Option configures Resolve.
@@ -318,6 +321,9 @@ func (p *provider) build(in *reqfile.Input, sol *pubgrub.Solution, defaults, dev
 		}
 		if md, ok := p.metas.peek(name + "==" + c.Version); ok {
 			pkg.RequiresPython = md.requiresPython
+		}
+		if p.cfg.hooks.keeps(name, c.Version) {
+			continue // installed in the image at this version: not locked
 		}
 		pin := p.justify(pr, c, label)
 		pkg.Justification = pin.Why

@@ -1,0 +1,391 @@
+package advise
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/seshat-dev/seshat/advise/index"
+	"github.com/seshat-dev/seshat/advise/pep440"
+	"github.com/seshat-dev/seshat/advise/pep508"
+	"github.com/seshat-dev/seshat/advise/reqfile"
+	"github.com/seshat-dev/seshat/advise/target"
+)
+
+// RecommendationType says what a lock optimizes for.
+type RecommendationType string
+
+const (
+	// RecommendLatest takes the newest versions that install (the default).
+	RecommendLatest RecommendationType = "latest"
+	// RecommendStable avoids versions that prescriptions flag.
+	RecommendStable RecommendationType = "stable"
+	// RecommendSecurity refuses every version an advisory says is affected.
+	RecommendSecurity RecommendationType = "security"
+	// RecommendPerformance takes builds matched to the image's hardware,
+	// such as the CUDA variant of a package.
+	RecommendPerformance RecommendationType = "performance"
+)
+
+// RecommendationTypes lists the valid types, for usage messages.
+var RecommendationTypes = []RecommendationType{RecommendLatest, RecommendStable, RecommendSecurity, RecommendPerformance}
+
+// ParseRecommendationType checks a --recommendation-type value.
+func ParseRecommendationType(s string) (RecommendationType, error) {
+	for _, r := range RecommendationTypes {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	names := make([]string, len(RecommendationTypes))
+	for i, r := range RecommendationTypes {
+		names[i] = string(r)
+	}
+	return "", fmt.Errorf("--recommendation-type %q: want one of %s", s, strings.Join(names, ", "))
+}
+
+// ImageSettings say how a resolution uses what the image holds.
+type ImageSettings struct {
+	// Installed is what to do with installed distributions (default keep).
+	Installed InstalledMode
+	// Recommendation is the recommendation type (default latest).
+	Recommendation RecommendationType
+	// Advisories are required for RecommendSecurity.
+	Advisories *Advisories
+	// ABI, when set, reads the shared objects of compiled wheels and refuses
+	// those needing symbol versions the image lacks.
+	ABI *ABIChecker
+}
+
+// hooks are how ResolveImage steers the provider: each is nil-safe, so a
+// resolution for a target given by flags runs the provider unchanged.
+type hooks struct {
+	excludes  []func(name string, v pep440.Version) string
+	preferred map[string]pep440.Version // tried before every other version
+	keep      map[string]pep440.Version // installed and left out of the lock
+	check     func(ctx context.Context, f index.File) (string, error)
+
+	mu       sync.Mutex
+	kept     map[string]string   // name → version left out of the lock
+	rejected map[string][]string // "name==version" → files refused by check, with why
+}
+
+// exclude says why version v of a project may not be chosen, "" if it may.
+func (h *hooks) exclude(name string, v pep440.Version) string {
+	if h == nil {
+		return ""
+	}
+	for _, f := range h.excludes {
+		if r := f(name, v); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
+// reorder moves the preferred version of name to the front.
+func (h *hooks) reorder(name string, versions []string) []string {
+	if h == nil {
+		return versions
+	}
+	want, ok := h.preferred[name]
+	if !ok {
+		return versions
+	}
+	for i, s := range versions {
+		if v, err := pep440.Parse(s); err == nil && v.Equal(want) {
+			out := append([]string{s}, versions[:i]...)
+			return append(out, versions[i+1:]...)
+		}
+	}
+	return versions
+}
+
+// keeps says whether name at version is what the image has installed, so
+// it stays out of the lock; it records the packages kept.
+func (h *hooks) keeps(name, version string) bool {
+	if h == nil {
+		return false
+	}
+	want, ok := h.keep[name]
+	if !ok {
+		return false
+	}
+	v, err := pep440.Parse(version)
+	if err != nil || !v.Equal(want) {
+		return false
+	}
+	h.mu.Lock()
+	h.kept[name] = version
+	h.mu.Unlock()
+	return true
+}
+
+// checkFiles keeps the files of a release that pass the check, best first;
+// why says what was wrong with the others.
+func (h *hooks) checkFiles(ctx context.Context, files []artifact) ([]artifact, string, error) {
+	if h == nil || h.check == nil {
+		return files, "", nil
+	}
+	var ok []artifact
+	var why []string
+	for _, a := range files {
+		if strings.HasPrefix(a.file.URL, installedScheme) {
+			ok = append(ok, a)
+			continue
+		}
+		r, err := h.check(ctx, a.file)
+		if err != nil {
+			return nil, "", err
+		}
+		if r != "" {
+			why = append(why, r)
+			continue
+		}
+		ok = append(ok, a)
+	}
+	if len(why) > 0 && len(files) > 0 {
+		key := files[0].file.Project + "==" + fileVersion(files[0].file.Project, files[0].file.Filename)
+		h.mu.Lock()
+		h.rejected[key] = append(h.rejected[key], why...)
+		h.mu.Unlock()
+	}
+	return ok, strings.Join(why, "; "), nil
+}
+
+// ResolveImage resolves in for the image env describes, on target t (the
+// image's, with whatever the user's flags override), steered by s: what is
+// installed, the image's CUDA, the symbol versions its libraries define,
+// and the recommendation type. It returns the result and the report of the
+// decisions.
+func ResolveImage(ctx context.Context, in *reqfile.Input, env *ImageEnvironment, t target.Target, src Source, s ImageSettings, opts ...Option) (*Result, *Report, error) {
+	if s.Installed == "" {
+		s.Installed = InstalledKeep
+	}
+	if s.Recommendation == "" {
+		s.Recommendation = RecommendLatest
+	}
+	h := &hooks{preferred: map[string]pep440.Version{}, keep: map[string]pep440.Version{}, kept: map[string]string{}, rejected: map[string][]string{}}
+	if s.Installed != InstalledIgnore {
+		for name, d := range env.Installed {
+			v, err := pep440.Parse(d.Version)
+			if err != nil {
+				continue // not a PEP 440 version: nothing can pin it anyway
+			}
+			h.preferred[name] = v
+			if s.Installed == InstalledKeep {
+				h.keep[name] = v
+			}
+		}
+		if s.Installed == InstalledKeep {
+			src = &installedSource{Source: src, dists: env.Installed}
+		}
+	}
+	// CUDA variants are matched whatever the type: an image without CUDA
+	// never gets a CUDA build, and one with CUDA gets its own.
+	h.excludes = append(h.excludes, cudaExclude(env.CUDA))
+	switch s.Recommendation {
+	case RecommendSecurity:
+		if s.Advisories == nil {
+			return nil, nil, fmt.Errorf("--recommendation-type security needs --advisories DIR (an OSV or PyPA advisory-database checkout)")
+		}
+		h.excludes = append(h.excludes, s.Advisories.exclude)
+	case RecommendStable:
+		// TODO(prescriptions): avoid versions flagged by prescriptions once
+		// advise/prescription lands; until then stable equals latest.
+	}
+	if s.ABI != nil {
+		h.check = s.ABI.check(env)
+	}
+	res, err := Resolve(ctx, in, t, src, append(opts, func(c *config) { c.hooks = h })...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, newReport(env, t, s, res, h), nil
+}
+
+// Advisory is one known vulnerability of one package, in the OSV schema
+// (which the PyPA advisory database uses too, as YAML).
+type Advisory struct {
+	ID       string   `json:"id" yaml:"id"`
+	Summary  string   `json:"summary" yaml:"summary"`
+	Details  string   `json:"details" yaml:"details"`
+	Aliases  []string `json:"aliases" yaml:"aliases"`
+	Affected []struct {
+		Package struct {
+			Ecosystem string `json:"ecosystem" yaml:"ecosystem"`
+			Name      string `json:"name" yaml:"name"`
+		} `json:"package" yaml:"package"`
+		Ranges []struct {
+			Type   string              `json:"type" yaml:"type"`
+			Events []map[string]string `json:"events" yaml:"events"`
+		} `json:"ranges" yaml:"ranges"`
+		Versions []string `json:"versions" yaml:"versions"`
+	} `json:"affected" yaml:"affected"`
+	// File is where the advisory was read from.
+	File string `json:"-" yaml:"-"`
+}
+
+// Advisories are the advisories of a directory, by canonical package name.
+type Advisories struct {
+	byName map[string][]*Advisory
+	// Files is how many advisory files were read.
+	Files int
+}
+
+// LoadAdvisories reads every OSV advisory under dir: *.json (OSV's own
+// layout) and *.yaml / *.yml (the PyPA advisory database's vulns/PKG/ID.yaml).
+// Entries for other ecosystems than PyPI are ignored.
+func LoadAdvisories(dir string) (*Advisories, error) {
+	out := &Advisories{byName: map[string][]*Advisory{}}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && p != dir {
+				return filepath.SkipDir // .git and the like
+			}
+			return nil
+		}
+		ext := strings.ToLower(filepath.Ext(p))
+		if ext != ".json" && ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		a := &Advisory{File: p}
+		if ext == ".json" {
+			err = json.Unmarshal(b, a)
+		} else {
+			err = yaml.Unmarshal(b, a)
+		}
+		if err != nil {
+			return fmt.Errorf("advisory %s: %w", p, err)
+		}
+		if a.ID == "" {
+			return nil // not an advisory (an index file, a schema)
+		}
+		out.Files++
+		for _, af := range a.Affected {
+			if af.Package.Ecosystem != "" && !strings.EqualFold(af.Package.Ecosystem, "PyPI") {
+				continue
+			}
+			name := pep508.CanonicalName(af.Package.Name)
+			if !slices.Contains(out.byName[name], a) {
+				out.byName[name] = append(out.byName[name], a)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading advisories from %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// Affecting returns the advisories that say version v of name is affected.
+func (as *Advisories) Affecting(name string, v pep440.Version) []*Advisory {
+	var out []*Advisory
+	for _, a := range as.byName[name] {
+		if a.affects(name, v) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (as *Advisories) exclude(name string, v pep440.Version) string {
+	hit := as.Affecting(name, v)
+	if len(hit) == 0 {
+		return ""
+	}
+	var ids []string
+	for _, a := range hit {
+		id := a.ID
+		if a.Summary != "" {
+			id += " (" + a.Summary + ")"
+		}
+		ids = append(ids, id)
+	}
+	return "affected by " + strings.Join(ids, ", ") + " (--recommendation-type security)"
+}
+
+// affects evaluates the advisory's versions list and ECOSYSTEM ranges (OSV:
+// "introduced" starts an affected interval, "fixed" ends it before that
+// version, "last_affected" ends it after).
+func (a *Advisory) affects(name string, v pep440.Version) bool {
+	for _, af := range a.Affected {
+		if pep508.CanonicalName(af.Package.Name) != name {
+			continue
+		}
+		for _, s := range af.Versions {
+			if w, err := pep440.Parse(s); err == nil && w.Equal(v) {
+				return true
+			}
+		}
+		for _, r := range af.Ranges {
+			if r.Type != "" && r.Type != "ECOSYSTEM" {
+				continue // GIT ranges name commits, not releases
+			}
+			type event struct {
+				kind string
+				at   pep440.Version
+				zero bool
+			}
+			var evs []event
+			for _, m := range r.Events {
+				for k, s := range m {
+					if s == "0" && k == "introduced" {
+						evs = append(evs, event{kind: k, zero: true})
+						continue
+					}
+					if w, err := pep440.Parse(s); err == nil {
+						evs = append(evs, event{kind: k, at: w})
+					}
+				}
+			}
+			slices.SortStableFunc(evs, func(x, y event) int {
+				switch {
+				case x.zero && y.zero:
+					return 0
+				case x.zero:
+					return -1
+				case y.zero:
+					return 1
+				}
+				return pep440.Compare(x.at, y.at)
+			})
+			affected := false
+			for _, e := range evs {
+				if !e.zero && v.Less(e.at) {
+					break
+				}
+				switch e.kind {
+				case "introduced":
+					affected = true
+				case "fixed":
+					affected = false
+				case "last_affected":
+					if !v.Equal(e.at) {
+						affected = false
+					}
+				}
+			}
+			if affected {
+				return true
+			}
+		}
+	}
+	return false
+}

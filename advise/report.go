@@ -1,0 +1,183 @@
+package advise
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/seshat-dev/seshat/advise/pep440"
+	"github.com/seshat-dev/seshat/advise/target"
+)
+
+// ReportSchema names the version of the --report JSON.
+const ReportSchema = "seshat.advise-report/v1"
+
+// Report says what an image-aware resolution was based on and why each pin
+// is what it is, in the spirit of Thoth's adviser report.
+type Report struct {
+	Schema         string             `json:"schema"`
+	Environment    ReportEnvironment  `json:"environment"`
+	Recommendation RecommendationType `json:"recommendationType"`
+	InstalledMode  InstalledMode      `json:"installedMode"`
+	// Kept are installed packages the resolution left as they are (not in the lock).
+	Kept []ReportKept `json:"kept"`
+	// Changed are installed packages the lock installs at another version.
+	Changed []InstalledChange `json:"changed"`
+	// Pins justify every package of the lock.
+	Pins []ReportPin `json:"pins"`
+	// Prescriptions that fired; empty until the prescription engine is wired in.
+	Prescriptions []any    `json:"prescriptions"`
+	Warnings      []string `json:"warnings"`
+}
+
+// ReportEnvironment is the environment the lock was resolved for.
+type ReportEnvironment struct {
+	Image          string   `json:"image"`
+	OS             string   `json:"os,omitempty"`
+	Interpreter    string   `json:"interpreter"`
+	Invoked        string   `json:"invokedAs"`
+	PythonVersion  string   `json:"pythonVersion"`
+	Implementation string   `json:"implementation"`
+	ABIFlags       string   `json:"abiFlags,omitempty"`
+	SOABI          string   `json:"soabi,omitempty"`
+	Machine        string   `json:"machine"`
+	Platforms      []string `json:"platforms"`
+	Libc           string   `json:"libc,omitempty"`
+	CUDA           string   `json:"cuda,omitempty"`
+	Environments   []string `json:"environments"`
+	InstalledCount int      `json:"installedCount"`
+}
+
+// ReportKept is an installed package the lock relies on without pinning.
+type ReportKept struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Location string `json:"location"`
+}
+
+// ReportPin is one pin and its justification.
+type ReportPin struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Why     string   `json:"why"`
+	Details []string `json:"details,omitempty"`
+}
+
+func newReport(env *ImageEnvironment, t target.Target, s ImageSettings, res *Result, h *hooks) *Report {
+	r := &Report{
+		Schema:         ReportSchema,
+		Recommendation: s.Recommendation,
+		InstalledMode:  s.Installed,
+		Environment: ReportEnvironment{
+			Image:          env.Reference,
+			OS:             env.OS,
+			Interpreter:    env.Interpreter.Path,
+			Invoked:        env.Invoked,
+			PythonVersion:  t.PythonVersion,
+			Implementation: t.Implementation,
+			ABIFlags:       t.ABIFlags,
+			SOABI:          t.SOABI,
+			Machine:        t.MachineName(),
+			Platforms:      t.Platforms,
+			Libc:           env.Libc,
+			CUDA:           env.CUDA,
+			Environments:   env.Environments,
+			InstalledCount: len(env.Installed),
+		},
+		Kept: []ReportKept{}, Changed: []InstalledChange{}, Prescriptions: []any{},
+		Warnings: slices.Clone(res.Warnings),
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	for name, v := range h.kept {
+		r.Kept = append(r.Kept, ReportKept{Name: name, Version: v, Location: env.Installed[name].Location})
+	}
+	slices.SortFunc(r.Kept, func(a, b ReportKept) int { return strings.Compare(a.Name, b.Name) })
+	for i := range res.Pins {
+		p := &res.Pins[i]
+		if d, ok := env.Installed[p.Name]; ok && s.Installed != InstalledIgnore {
+			if equalVersions(d.Version, p.Version) {
+				p.Why = fmt.Sprintf("installed in the image (%s) and preferred (--installed prefer)", d.Location)
+			} else {
+				why := p.Why
+				p.Details = append([]string{fmt.Sprintf("the image has %s %s in %s, which this resolution replaces", p.Name, d.Version, d.Location)}, p.Details...)
+				r.Changed = append(r.Changed, InstalledChange{Name: p.Name, Installed: d.Version, Locked: p.Version, Location: d.Location, Why: why})
+			}
+		}
+		for _, why := range h.rejected[p.Name+"=="+p.Version] {
+			p.Details = append(p.Details, "file refused: "+why)
+		}
+		r.Pins = append(r.Pins, ReportPin{Name: p.Name, Version: p.Version, Why: p.Why, Details: p.Details})
+	}
+	if r.Pins == nil {
+		r.Pins = []ReportPin{}
+	}
+	for _, c := range r.Changed {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the image has %s, the lock installs %s (%s)", c.Name, c.Installed, c.Locked, c.Why))
+	}
+	return r
+}
+
+func equalVersions(a, b string) bool {
+	return strings.EqualFold(a, b) || normalizedVersion(a) == normalizedVersion(b)
+}
+
+// WriteJSON writes the report, indented, with a trailing newline.
+func (r *Report) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// Explain writes the report for a person: the environment, what was kept
+// or changed, and why each pin.
+func (r *Report) Explain(w io.Writer) {
+	e := r.Environment
+	fmt.Fprintf(w, "environment: %s", e.Image)
+	if e.OS != "" {
+		fmt.Fprintf(w, " (%s)", e.OS)
+	}
+	fmt.Fprintf(w, "\n  interpreter: %s (as %s), %s %s", e.Interpreter, e.Invoked, e.Implementation, e.PythonVersion)
+	if e.SOABI != "" {
+		fmt.Fprintf(w, ", %s", e.SOABI)
+	}
+	fmt.Fprintf(w, "\n  platform: %s", e.Machine)
+	if e.Libc != "" {
+		fmt.Fprintf(w, ", %s", e.Libc)
+	}
+	if len(e.Platforms) > 0 {
+		fmt.Fprintf(w, ", wheel tags %s … %s (%d)", e.Platforms[0], e.Platforms[len(e.Platforms)-1], len(e.Platforms))
+	}
+	cuda := e.CUDA
+	if cuda == "" {
+		cuda = "none"
+	}
+	fmt.Fprintf(w, "\n  CUDA: %s\n  installed: %d distributions in %s (--installed %s)\n  recommendation type: %s\n",
+		cuda, e.InstalledCount, strings.Join(e.Environments, ", "), r.InstalledMode, r.Recommendation)
+	for _, k := range r.Kept {
+		fmt.Fprintf(w, "kept %s==%s: installed in the image, left out of the lock\n", k.Name, k.Version)
+	}
+	for _, c := range r.Changed {
+		fmt.Fprintf(w, "changed %s: installed %s, locked %s (%s)\n", c.Name, c.Installed, c.Locked, c.Why)
+	}
+	for _, p := range r.Pins {
+		fmt.Fprintf(w, "%s==%s: %s\n", p.Name, p.Version, p.Why)
+		for _, d := range p.Details {
+			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(d, "\n", "\n    "))
+		}
+	}
+}
+
+func normalizedVersion(s string) string {
+	v, err := pep440.Parse(s)
+	if err != nil {
+		return s
+	}
+	return v.String()
+}

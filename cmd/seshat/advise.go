@@ -61,6 +61,7 @@ type adviseFlags struct {
 	cacheDir                         string
 	format, output                   string
 	explain                          bool
+	img                              imageFlags // image-aware advice: advise_image.go
 }
 
 func newAdviseCmd() *cobra.Command {
@@ -107,6 +108,7 @@ merged across indexes, so nobody can shadow a private package on a public index.
 	fl.StringVar(&f.format, "format", "requirements", "lockfile format: pipfile-lock, requirements or pylock")
 	fl.StringVarP(&f.output, "output", "o", "", "write the lockfile here instead of standard output")
 	fl.BoolVar(&f.explain, "explain", false, "say for each pin why that version was chosen")
+	addImageFlags(fl, &f.img)
 	return cmd
 }
 
@@ -120,7 +122,7 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 	if err != nil {
 		return err
 	}
-	tg, err := targetFromFlags(f)
+	tg, env, err := adviseTarget(cmd, f)
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 	if f.onlyBinary {
 		aopts = append(aopts, advise.WithOnlyBinary())
 	}
-	res, err := advise.Resolve(cmd.Context(), in, tg, client, aopts...)
+	res, rep, err := adviseResolve(cmd, f, in, env, tg, client, aopts)
 	if err != nil {
 		return err
 	}
@@ -192,7 +194,7 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 		explainTo = cmd.OutOrStdout()
 	}
 	if f.explain {
-		explain(explainTo, res)
+		explainAdvice(explainTo, res, rep)
 	}
 	return nil
 }

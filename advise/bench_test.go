@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/seshat-dev/seshat/advise"
@@ -71,10 +72,9 @@ func BenchmarkAdvise(b *testing.B) {
 			"--index-url", srv.URL + "/simple", "-r", req}, platformArgs(tg)...)
 		pip := func(b *testing.B, cache string) {
 			a := pipArgs
-			env := append(os.Environ(), "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_CONFIG_FILE=/dev/null")
-			if cache == "" {
-				env = append(env, "PIP_NO_CACHE_DIR=1")
-			} else {
+			env := pipEnv()
+			if cache != "" {
+				env = slices.DeleteFunc(env, func(kv string) bool { return kv == "PIP_NO_CACHE_DIR=1" })
 				a = append(a, "--cache-dir", cache)
 			}
 			cmd := exec.Command("python3", a...)

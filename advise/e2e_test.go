@@ -68,8 +68,16 @@ func pins(l *lock.Lock) map[string]string {
 	return m
 }
 
+// pipEnv is the environment for pip: no user configuration, no cache, and
+// no find-links directory from the machine, so the local index is the only source.
 func pipEnv() []string {
-	return append(os.Environ(), "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_CONFIG_FILE=/dev/null", "PIP_NO_INPUT=1")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PIP_FIND_LINKS=") && !strings.HasPrefix(kv, "PIP_INDEX_URL=") && !strings.HasPrefix(kv, "PIP_EXTRA_INDEX_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_CONFIG_FILE=/dev/null", "PIP_NO_INPUT=1")
 }
 
 // platformArgs passes every platform tag of the target: pip matches each

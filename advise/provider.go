@@ -357,7 +357,9 @@ func sdistVersion(name, filename string) string {
 	}
 	for i := 0; i < len(stem); i++ {
 		if stem[i] == '-' && pep508.CanonicalName(stem[:i]) == name {
-			return stem[i+1:]
+			if _, err := pep440.Parse(stem[i+1:]); err == nil {
+				return stem[i+1:]
+			}
 		}
 	}
 	return ""

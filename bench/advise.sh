@@ -18,7 +18,7 @@ cd "$repo"
 export SESHAT_FIXTURES=${SESHAT_FIXTURES:-$repo/testdata/cache}
 export PIP_NO_INPUT=1
 mkdir -p bin
-CGO_ENABLED=0 go build -trimpath -o bin/seshat ./cmd/seshat
+go build -o bin/seshat ./cmd/seshat
 export SESHAT_BIN=$repo/bin/seshat
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -60,7 +60,7 @@ type adviseFlags struct {
 	offline, refresh                 bool
 	cacheDir                         string
 	format, output                   string
-	explain                          bool
+	explain, dev                     bool
 	img                              imageFlags // image-aware advice: advise_image.go
 }
 
@@ -108,6 +108,7 @@ merged across indexes, so nobody can shadow a private package on a public index.
 	fl.StringVar(&f.format, "format", "requirements", "lockfile format: pipfile-lock, requirements or pylock")
 	fl.StringVarP(&f.output, "output", "o", "", "write the lockfile here instead of standard output")
 	fl.BoolVar(&f.explain, "explain", false, "say for each pin why that version was chosen")
+	fl.BoolVar(&f.dev, "dev", false, "with --format requirements, also write the pins only [dev-packages] need")
 	addImageFlags(fl, &f.img)
 	return cmd
 }
@@ -173,7 +174,7 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 	var buf bytes.Buffer
 	switch f.format {
 	case "requirements":
-		err = lock.WriteRequirements(&buf, res.Lock, lock.RequirementsOptions{Develop: true})
+		err = lock.WriteRequirements(&buf, res.Lock, lock.RequirementsOptions{Develop: f.dev})
 	case "pylock":
 		err = lock.WritePylock(&buf, res.Lock)
 	case "pipfile-lock":

@@ -76,7 +76,13 @@ python_version = "3.11"
 	// Pipfile, and installs with hash checking; the index is the only source.
 	cmd := exec.Command("pipenv", "install", "--deploy", "--dev")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PIPENV_VENV_IN_PROJECT=1", "PIPENV_IGNORE_VIRTUALENVS=1", "PIPENV_YES=1",
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PIP_FIND_LINKS=") && !strings.HasPrefix(kv, "PIP_EXTRA_INDEX_URL=") {
+			env = append(env, kv) // the local index is the only source
+		}
+	}
+	cmd.Env = append(env, "PIPENV_VENV_IN_PROJECT=1", "PIPENV_IGNORE_VIRTUALENVS=1", "PIPENV_YES=1",
 		"PIPENV_NOSPIN=1", "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_INDEX_URL="+srv.URL+"/simple",
 		"HOME="+t.TempDir(), "VIRTUALENV_OVERRIDE_APP_DATA="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -91,7 +97,7 @@ python_version = "3.11"
 		delete(got, seed) // the venv's own seed packages
 	}
 	want := map[string]string{}
-	out, _, _ := runSeshat(t, append([]string{"advise", "--pipfile", filepath.Join(dir, "Pipfile"), "--format", "requirements", "--cache-dir", t.TempDir()}, cp311...)...)
+	out, _, _ := runSeshat(t, append([]string{"advise", "--pipfile", filepath.Join(dir, "Pipfile"), "--format", "requirements", "--dev", "--cache-dir", t.TempDir()}, cp311...)...)
 	for _, line := range strings.Split(out, "\n") {
 		if name, ver, ok := strings.Cut(strings.Fields(line + " x")[0], "=="); ok {
 			name, _, _ = strings.Cut(name, "[")
@@ -100,6 +106,12 @@ python_version = "3.11"
 	}
 	if len(want) < 10 || !sameMap(got, want) {
 		t.Errorf("pipenv installed %v\nthe lock pins %v", got, want)
+	}
+
+	// Without --dev a requirements lock leaves out what only [dev-packages] needs.
+	out, _, _ = runSeshat(t, append([]string{"advise", "--pipfile", filepath.Join(dir, "Pipfile"), "--format", "requirements", "--cache-dir", t.TempDir()}, cp311...)...)
+	if strings.Contains(out, "rich==") || strings.Contains(out, "pygments==") || !strings.Contains(out, "flask==") {
+		t.Errorf("requirements without --dev:\n%s\nwant flask and no rich or pygments", out)
 	}
 }
 

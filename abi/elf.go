@@ -97,7 +97,11 @@ func ReadELF(r io.Reader, size int64, opts ...Option) (obj *Object, err error) {
 		}
 	}()
 	s := &streamer{r: r, size: size, opt: o, sp: sparse{length: -1}}
-	s.keep(0, magic[:])
+	head := o.headMin
+	if size >= 0 && size < head {
+		head = size
+	}
+	s.sp.spans = []span{{0, append(make([]byte, 0, max(head, 4)), magic[:]...)}}
 	s.pos = 4
 	if err := s.run(); err != nil {
 		return nil, err
@@ -143,7 +147,6 @@ func (s *streamer) addWant(off, n int64) {
 	}
 }
 
-func (s *streamer) keep(off int64, b []byte) { s.sp.add(off, b) }
 
 // mergeRanges sorts rs and joins overlapping or touching ranges, so that
 // the pieces of one chunk are kept in increasing, disjoint order.
@@ -182,7 +185,7 @@ func (s *streamer) run() error {
 			for _, w := range s.want {
 				lo, hi := max(w.off, s.pos), min(w.end, s.pos+int64(n))
 				if lo < hi {
-					s.keep(lo, chunk[lo-s.pos:hi-s.pos])
+					s.sp.addWithin(lo, chunk[lo-s.pos:hi-s.pos], w.end)
 				}
 			}
 			s.pos += int64(n)
@@ -666,6 +669,25 @@ func (s *sparse) add(off int64, b []byte) {
 		}
 	}
 	s.spans = append(s.spans, span{off, append([]byte(nil), b...)})
+}
+
+// addWithin is add for a piece of a wanted range ending at end: a new
+// span gets the range's capacity up front, so growing it copies nothing.
+func (s *sparse) addWithin(off int64, b []byte, end int64) {
+	if n := len(s.spans); n > 0 && off == s.spans[n-1].off+int64(len(s.spans[n-1].b)) {
+		s.add(off, b)
+		return
+	}
+	if len(b) == 0 {
+		return
+	}
+	c := end - off
+	if c < int64(len(b)) || c > defaultHeadMax {
+		c = int64(len(b))
+	}
+	buf := make([]byte, len(b), c)
+	copy(buf, b)
+	s.spans = append(s.spans, span{off, buf})
 }
 
 // missing explains a needed range that is not among the kept bytes.

@@ -147,7 +147,6 @@ func (s *streamer) addWant(off, n int64) {
 	}
 }
 
-
 // mergeRanges sorts rs and joins overlapping or touching ranges, so that
 // the pieces of one chunk are kept in increasing, disjoint order.
 func mergeRanges(rs []rng) []rng {

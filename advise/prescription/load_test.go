@@ -1,0 +1,148 @@
+package prescription
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadTree(t *testing.T) {
+	set, err := Load("testdata/prescriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Prescriptions) != 1 || set.Prescriptions[0].Name != "seshat-test" || set.Prescriptions[0].Release != "2026.11.27" {
+		t.Errorf("prescriptions = %+v, want seshat-test release 2026.11.27 from _prescription_metadata.yaml", set.Prescriptions)
+	}
+	// .hidden/broken.yaml and README.rst are not read.
+	if set.Files != 6 {
+		t.Errorf("read %d files, want the 6 YAML files (hidden directories and other files skipped)", set.Files)
+	}
+	got := map[string]Kind{}
+	for _, u := range set.Units {
+		got[u.Name] = u.Kind
+	}
+	for name, kind := range map[string]Kind{
+		"seshat-test.FlaskOpenIDNeeds2to3Step":    KindStep,
+		"seshat-test.GitPythonNeedsGitWrap":       KindWrap,
+		"seshat-test.TensorFlowGPUOnCUDAPseudonym": KindPseudonym,
+		"seshat-test.EnumBackportSieve":           KindSkipPackageSieve,
+		"seshat-test.SciPyAddsPooch":              KindAddPackageStep,
+	} {
+		if got[name] != kind {
+			t.Errorf("unit %s: kind %q, want %q", name, got[name], kind)
+		}
+	}
+	if len(set.Units) != 12 {
+		t.Errorf("%d units loaded, want 12", len(set.Units))
+	}
+}
+
+// Kinds Thoth knows but seshat does not evaluate are reported once each,
+// with how many and where the first is — never dropped silently.
+func TestUnimplementedKindsReportedOnce(t *testing.T) {
+	set, err := Load("testdata/prescriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("testdata", "prescriptions", "bl_", "black", "unimplemented.yaml")
+	want := []Warning{
+		{Kind: "step.Group", Count: 1, File: file, Line: 3},
+		{Kind: "wrap.GHReleaseNotes", Count: 2, File: file, Line: 17},
+	}
+	if len(set.Warnings) != len(want) {
+		t.Fatalf("warnings = %v, want %v", set.Warnings, want)
+	}
+	for i := range want {
+		if set.Warnings[i] != want[i] {
+			t.Errorf("warning %d = %+v, want %+v", i, set.Warnings[i], want[i])
+		}
+	}
+	if s := set.Warnings[1].String(); !strings.Contains(s, "unimplemented.yaml:17: 2 unit(s) of type \"wrap.GHReleaseNotes\"") {
+		t.Errorf("warning reads %q", s)
+	}
+}
+
+func TestValidateMalformed(t *testing.T) {
+	dir := filepath.Join("testdata", "malformed", "units")
+	schema, syntax, notunits := filepath.Join(dir, "schema.yaml"), filepath.Join(dir, "syntax.yaml"), filepath.Join(dir, "notunits.yml")
+	want := []string{
+		notunits + `:1: unknown key "unit" in prescription file (known: units, metadata)`,
+		notunits + `:1: prescription file is missing required key "units"`,
+		schema + `:6: should_include.adviser_pipeline must be true or false, got a string`,
+		schema + `:8: should_include.recommendation_types: unknown value "fastest" (known: latest, performance, security, stable, testing)`,
+		schema + `:11: runtime_environments.python_version cannot be negated with ` + "`not:`" + `; write the opposite specifier (e.g. "<3.8" for not ">=3.8")`,
+		schema + `:14: operating system version must be a string, got the number 34; quote it: "34"`,
+		schema + `:15: unknown key "colour" in runtime_environments (known: operating_systems, hardware, python_version, cuda_version, platforms, openblas_version, openmpi_version, cudnn_version, mkl_version, base_images, abi, rpm_packages, python_packages)`,
+		schema + `:18: match.package_version.name "Flask_OpenID" is not in normalized form; write "flask-openid"`,
+		schema + `:19: match.package_version.version: specifier "<<2": version "<2" is not valid under PEP 440`,
+		schema + `:21: run combines not_acceptable/eager_stop_pipeline with score/justification; a refused candidate gets no score`,
+		schema + `:24: unit "NoRunWrap" is missing required key "run"`,
+		schema + `:29: unit type "sieve" cannot be listed under units.wraps (allowed: wrap, wrap.GHReleaseNotes)`,
+		schema + `:38: justification type "NOTICE" must be one of INFO, WARNING, ERROR`,
+		schema + `:40: justification link "Not A Link" must be a URL or a justification id of [a-z0-9_-]`,
+		schema + `:42: unit "MissingMatch" is missing required key "match"`,
+		schema + `:46: sieve unit "MissingMatch" is already defined on line 42`,
+		schema + `:54: unit type "sieve.Nope" cannot be listed under units.sieves (allowed: sieve, sieve.SkipPackage)`,
+		syntax + `:5: YAML syntax: did not find expected ',' or ']'`,
+	}
+	got := Validate(filepath.Join("testdata", "malformed"))
+	for i := 0; i < len(got) || i < len(want); i++ {
+		var g, w string
+		if i < len(got) {
+			g = got[i].String()
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			t.Errorf("problem %d:\n got  %s\n want %s", i, g, w)
+		}
+	}
+
+	_, err := Load(filepath.Join("testdata", "malformed"))
+	var pe *ProblemsError
+	if !errors.As(err, &pe) || len(pe.Problems) != len(want) {
+		t.Fatalf("Load error = %v, want a *ProblemsError with %d problems", err, len(want))
+	}
+	if !strings.Contains(err.Error(), "run `seshat prescriptions validate` for all") {
+		t.Errorf("Load error does not point at validate for the rest:\n%v", err)
+	}
+}
+
+func TestLoadMissingDirectory(t *testing.T) {
+	_, err := Load("testdata/no-such-dir")
+	if err == nil || !strings.Contains(err.Error(), "testdata/no-such-dir") {
+		t.Fatalf("err = %v, want one naming the missing directory", err)
+	}
+}
+
+// The legacy single-file form (apiVersion/kind/spec) loads too, its
+// spec.name namespacing the units.
+func TestLoadSingleFileForm(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "prescription.yaml"), `apiVersion: thoth-station.ninja/v1
+kind: prescription
+spec:
+  name: legacy
+  release: 2021.06.15
+  units:
+    boots:
+    - name: HelloBoot
+      type: boot
+      should_include:
+        adviser_pipeline: true
+      run:
+        log:
+          message: Hello
+          type: INFO
+`)
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Units) != 1 || set.Units[0].Name != "legacy.HelloBoot" {
+		t.Fatalf("units = %+v", set.Units)
+	}
+}

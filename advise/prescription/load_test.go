@@ -24,11 +24,11 @@ func TestLoadTree(t *testing.T) {
 		got[u.Name] = u.Kind
 	}
 	for name, kind := range map[string]Kind{
-		"seshat-test.FlaskOpenIDNeeds2to3Step":    KindStep,
-		"seshat-test.GitPythonNeedsGitWrap":       KindWrap,
+		"seshat-test.FlaskOpenIDNeeds2to3Step":     KindStep,
+		"seshat-test.GitPythonNeedsGitWrap":        KindWrap,
 		"seshat-test.TensorFlowGPUOnCUDAPseudonym": KindPseudonym,
-		"seshat-test.EnumBackportSieve":           KindSkipPackageSieve,
-		"seshat-test.SciPyAddsPooch":              KindAddPackageStep,
+		"seshat-test.EnumBackportSieve":            KindSkipPackageSieve,
+		"seshat-test.SciPyAddsPooch":               KindAddPackageStep,
 	} {
 		if got[name] != kind {
 			t.Errorf("unit %s: kind %q, want %q", name, got[name], kind)

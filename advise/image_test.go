@@ -236,3 +236,73 @@ func explainText(r *advise.Report) string {
 	r.Explain(&b)
 	return b.String()
 }
+
+// Extending a prebuilt image: the Debian 12 root has requests 2.28.1 and
+// its dependencies installed by dpkg (read through dir:, as --root reads a
+// build's own root).
+func TestInstalledKeepPreferIgnore(t *testing.T) {
+	a := analyze(t, "dir:"+fixtures.Path(t, "rootfs/debian12"))
+	env, err := advise.NewImageEnvironment(a, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Invoked != "/usr/bin/python3" || env.Installed["requests"].Version != "2.28.1" {
+		t.Fatalf("interpreter %s, installed %v: want /usr/bin/python3 (the root has no PATH config) with requests 2.28.1", env.Invoked, env.Installed)
+	}
+	srv := corpus(t)
+
+	t.Run("keep: what the image has stays out of the lock", func(t *testing.T) {
+		res, rep, err := resolveImage(t, srv, env, "rich\nrequests\n", advise.ImageSettings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pins(res.Lock)
+		diffPins(t, "expected", got, map[string]string{"rich": "13.9.4", "pygments": "2.18.0", "markdown-it-py": "3.0.0", "mdurl": "0.1.2"})
+		if !slices.ContainsFunc(rep.Kept, func(k advise.ReportKept) bool { return k.Name == "requests" && k.Version == "2.28.1" }) {
+			t.Errorf("report kept %v, want requests 2.28.1", rep.Kept)
+		}
+		diffPins(t, "pip install", pipInstall(t, srv, res.Lock, env.Target), got)
+	})
+
+	t.Run("keep: a requirement the installed version fails puts it in the lock and says so", func(t *testing.T) {
+		res, rep, err := resolveImage(t, srv, env, "rich\nrequests>=2.32\n", advise.ImageSettings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pins(res.Lock)
+		if got["requests"] != "2.32.3" || got["urllib3"] != "" || got["idna"] != "" {
+			t.Errorf("lock %v: want requests 2.32.3, its installed dependencies (urllib3, idna, …) kept", got)
+		}
+		if len(rep.Changed) != 1 || rep.Changed[0].Name != "requests" || rep.Changed[0].Installed != "2.28.1" || rep.Changed[0].Locked != "2.32.3" {
+			t.Errorf("report changed %+v, want requests 2.28.1 → 2.32.3", rep.Changed)
+		}
+		if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "requests: the image has 2.28.1, the lock installs 2.32.3") }) {
+			t.Errorf("warnings %q do not name the change", res.Warnings)
+		}
+		if !strings.Contains(explainText(rep), "changed requests: installed 2.28.1, locked 2.32.3") {
+			t.Errorf("--explain:\n%s", explainText(rep))
+		}
+		diffPins(t, "pip install", pipInstall(t, srv, res.Lock, env.Target), got)
+	})
+
+	t.Run("prefer: the installed version first, locked", func(t *testing.T) {
+		res, rep, err := resolveImage(t, srv, env, "requests\n", advise.ImageSettings{Installed: advise.InstalledPrefer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pins(res.Lock); got["requests"] != "2.28.1" {
+			t.Errorf("lock %v, want requests 2.28.1 (installed)", got)
+		}
+		if i := slices.IndexFunc(rep.Pins, func(p advise.ReportPin) bool { return p.Name == "requests" }); i < 0 || !strings.Contains(rep.Pins[i].Why, "installed in the image") {
+			t.Errorf("pins %+v: requests should say it is the installed version", rep.Pins)
+		}
+	})
+
+	t.Run("ignore: resolved as if nothing were installed", func(t *testing.T) {
+		res, _, err := resolveImage(t, srv, env, "requests\n", advise.ImageSettings{Installed: advise.InstalledIgnore})
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffPins(t, "pip", pins(res.Lock), pipResolve(t, srv, "requests\n", env.Target))
+	})
+}

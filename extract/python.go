@@ -416,14 +416,20 @@ type sysconfig struct {
 // prefix: prefix/lib{,64}/pythonX.Y[t]/_sysconfigdata_*.py, the one whose
 // ABIFLAGS match the binary (free-threaded or not) first.
 func findSysconfig(ix *FileIndex, prefix, minor string, freeThreaded bool) *sysconfig {
-	ver := minor
-	if ver == "" {
-		ver = "[23].*"
+	vers := []string{minor}
+	switch {
+	case minor == "":
+		vers = []string{"[23].*"}
+	case freeThreaded:
+		// A free-threaded build has its own lib/python3.13t.
+		vers = []string{minor + "t", minor}
 	}
 	var cands []string
-	for _, lib := range []string{"lib", "lib64"} {
-		cands = append(cands, ix.Glob(prefix+"/"+lib+"/python"+ver+"/_sysconfigdata*.py")...)
-		cands = append(cands, ix.Glob(prefix+"/"+lib+"/pypy"+ver+"/_sysconfigdata*.py")...)
+	for _, ver := range vers {
+		for _, lib := range []string{"lib", "lib64"} {
+			cands = append(cands, ix.Glob(prefix+"/"+lib+"/python"+ver+"/_sysconfigdata*.py")...)
+			cands = append(cands, ix.Glob(prefix+"/"+lib+"/pypy"+ver+"/_sysconfigdata*.py")...)
+		}
 	}
 	var fallback *sysconfig
 	for _, p := range cands {

@@ -184,17 +184,42 @@ func (t *table) abi(a *extract.Analysis) {
 	kv = append(kv, []string{"newest wheel tag", newest})
 	kv = append(kv, []string{"platform tags", fmt.Sprint(len(r.PlatformTags))})
 	kv = append(kv, []string{"shared libraries", fmt.Sprint(len(r.Libraries))})
+	// The families wheels depend on, in full; the others only counted.
 	var fams []string
-	for _, f := range sortedKeys(r.Symbols) {
-		defs := r.Symbols[f]
-		if len(defs) > 0 {
-			fams = append(fams, fmt.Sprintf("%s (%d, newest %s)", f, len(defs), defs[len(defs)-1]))
+	for _, f := range []string{"GLIBC", "GLIBCXX", "CXXABI"} {
+		if defs := r.Symbols[f]; len(defs) > 0 {
+			fams = append(fams, fmt.Sprintf("%s %d (newest %s)", f, len(defs), newestDef(defs)))
 		}
 	}
-	if len(fams) > 0 {
-		kv = append(kv, []string{"symbol versions", strings.Join(fams, "; ")})
+	if others := len(r.Symbols) - len(fams); others > 0 {
+		fams = append(fams, fmt.Sprintf("%d other families", others))
 	}
-	t.rows([]string{"", ""}, kv)
+	if len(fams) > 0 {
+		kv = append(kv, []string{"symbol versions", strings.Join(fams, ", ")})
+	}
+	t.pairs(kv)
+}
+
+// newestDef is the last numbered definition (GLIBC_PRIVATE is no version).
+func newestDef(defs []string) string {
+	for i := len(defs) - 1; i >= 0; i-- {
+		if strings.ContainsAny(defs[i], "0123456789") {
+			return defs[i]
+		}
+	}
+	return defs[len(defs)-1]
+}
+
+// pairs writes aligned "key  value" lines without a header.
+func (t *table) pairs(kv [][]string) {
+	if t.err != nil {
+		return
+	}
+	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+	for _, r := range kv {
+		fmt.Fprintf(tw, "  %s\t%s\n", r[0], r[1])
+	}
+	t.err = tw.Flush()
 }
 
 func (t *table) cuda(c *extract.CUDA) {

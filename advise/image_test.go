@@ -276,7 +276,9 @@ func TestInstalledKeepPreferIgnore(t *testing.T) {
 		if len(rep.Changed) != 1 || rep.Changed[0].Name != "requests" || rep.Changed[0].Installed != "2.28.1" || rep.Changed[0].Locked != "2.32.3" {
 			t.Errorf("report changed %+v, want requests 2.28.1 → 2.32.3", rep.Changed)
 		}
-		if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "requests: the image has 2.28.1, the lock installs 2.32.3") }) {
+		if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+			return strings.Contains(w, "requests: the image has 2.28.1, the lock installs 2.32.3")
+		}) {
 			t.Errorf("warnings %q do not name the change", res.Warnings)
 		}
 		if !strings.Contains(explainText(rep), "changed requests: installed 2.28.1, locked 2.32.3") {

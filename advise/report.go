@@ -158,8 +158,12 @@ func (r *Report) Explain(w io.Writer) {
 	if cuda == "" {
 		cuda = "none"
 	}
+	where := strings.Join(e.Environments, ", ")
+	if where == "" {
+		where = "no site directory"
+	}
 	fmt.Fprintf(w, "\n  CUDA: %s\n  installed: %d distributions in %s (--installed %s)\n  recommendation type: %s\n",
-		cuda, e.InstalledCount, strings.Join(e.Environments, ", "), r.InstalledMode, r.Recommendation)
+		cuda, e.InstalledCount, where, r.InstalledMode, r.Recommendation)
 	for _, k := range r.Kept {
 		fmt.Fprintf(w, "kept %s==%s: installed in the image, left out of the lock\n", k.Name, k.Version)
 	}

@@ -260,7 +260,12 @@ type Problem struct {
 	Message string
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message) }
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s", p.File, p.Message)
+	}
+	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+}
 
 // ProblemsError is returned by Load when any file has problems.
 type ProblemsError struct{ Problems []Problem }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/seshat-dev/seshat/advise/prescription"
+)
+
+func init() {
+	subcommands = append(subcommands, newPrescriptionsCmd)
+	exitClasses = append(exitClasses,
+		// 8: prescriptions with schema or syntax errors (file:line each).
+		exitClass{8, func(err error) bool {
+			var pe *prescription.ProblemsError
+			var ve problemsFound
+			return errors.As(err, &pe) || errors.As(err, &ve)
+		}},
+	)
+}
+
+// problemsFound ends `prescriptions validate` after it printed the problems.
+type problemsFound struct{ n, files int }
+
+func (p problemsFound) Error() string {
+	return fmt.Sprintf("%d problem(s) in %d prescription file(s)", p.n, p.files)
+}
+
+func newPrescriptionsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "prescriptions",
+		Short: "Work with Thoth-style prescriptions",
+	}
+	cmd.AddCommand(newPrescriptionsValidateCmd())
+	return cmd
+}
+
+func newPrescriptionsValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate DIR...",
+		Short: "Check prescription YAML against the schema, reporting file:line problems",
+		Long: `validate loads every *.yaml and *.yml file under each DIR (hidden files and
+directories are skipped; a _prescription_metadata.yaml names the prescription
+for everything below it) in the schema of Thoth's prescriptions repository,
+github.com/thoth-station/prescriptions, and prints each problem as
+
+  file:line: message
+
+— unknown keys, wrong types, missing name/type/match/run, bad version
+specifiers, unknown recommendation types, ` + "`not:`" + ` where it is not allowed,
+duplicate unit names. Units of a type Thoth knows but seshat does not
+evaluate (wrap.GHReleaseNotes, step.Group) are reported once per type on
+stderr as warnings; they do not fail validation.
+
+The same directories can be given to ` + "`seshat advise --prescriptions DIR`" + `;
+a checkout of the public repository works as is:
+
+  git clone https://github.com/thoth-station/prescriptions
+  seshat prescriptions validate prescriptions/prescriptions
+
+Exit status: 0 when every file is valid, 8 when there are problems, 1 when a
+directory cannot be read.`,
+		Example: `  seshat prescriptions validate ./prescriptions
+  seshat prescriptions validate ~/src/prescriptions/prescriptions ./local`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("prescriptions validate needs at least one DIR")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			for _, d := range dirs {
+				if _, err := os.Stat(d); err != nil {
+					return fmt.Errorf("reading prescriptions: %w", err)
+				}
+			}
+			start := time.Now()
+			problems := prescription.Validate(dirs...)
+			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			files := map[string]bool{}
+			for _, p := range problems {
+				fmt.Fprintln(out, p)
+				files[p.File] = true
+			}
+			if len(problems) > 0 {
+				return problemsFound{n: len(problems), files: len(files)}
+			}
+			// Valid: load for the summary and the warnings.
+			set, err := prescription.Load(dirs...)
+			if err != nil {
+				return err
+			}
+			for _, w := range set.Warnings {
+				fmt.Fprintf(errOut, "warning: %s\n", w)
+			}
+			fmt.Fprintf(errOut, "%d units in %d files are valid (%.2fs)\n", len(set.Units), set.Files, time.Since(start).Seconds())
+			return nil
+		},
+	}
+}

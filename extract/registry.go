@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -177,21 +178,46 @@ func httpTransport(o *options) http.RoundTripper {
 }
 
 // keychain looks for credentials in the auth file (WithAuthFile, else
-// $REGISTRY_AUTH_FILE), then the Docker config ($DOCKER_CONFIG,
-// ~/.docker/config.json) and Podman's auth.json, else goes anonymous.
+// $REGISTRY_AUTH_FILE), then the Docker config ($DOCKER_CONFIG/config.json,
+// else ~/.docker/config.json), then Podman's auth.json, else goes anonymous.
+// seshat reads the Docker config itself because docker/cli caches its
+// location once per process.
 func keychain(o *options) (authn.Keychain, error) {
+	var chain []authn.Keychain
 	path, explicit := o.authFile, o.authFile != ""
 	if !explicit {
 		path = os.Getenv("REGISTRY_AUTH_FILE")
 	}
-	if path == "" {
-		return authn.DefaultKeychain, nil
+	if path != "" {
+		k, err := loadAuthFile(path)
+		switch {
+		case err == nil:
+			chain = append(chain, k)
+		case explicit || !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		}
 	}
+	dockerDir := os.Getenv("DOCKER_CONFIG")
+	if dockerDir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dockerDir = filepath.Join(home, ".docker")
+		}
+	}
+	if dockerDir != "" {
+		k, err := loadAuthFile(filepath.Join(dockerDir, "config.json"))
+		switch {
+		case err == nil:
+			chain = append(chain, k)
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		}
+	}
+	return authn.NewMultiKeychain(append(chain, authn.DefaultKeychain)...), nil
+}
+
+func loadAuthFile(path string) (authn.Keychain, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return authn.DefaultKeychain, nil
-		}
 		return nil, fmt.Errorf("reading auth file %s: %w", path, err)
 	}
 	defer f.Close()
@@ -199,12 +225,12 @@ func keychain(o *options) (authn.Keychain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading auth file %s: %w", path, err)
 	}
-	fk := authFileKeychain{path: path, get: cf.GetAuthConfig}
-	return authn.NewMultiKeychain(fk, authn.DefaultKeychain), nil
+	return authFileKeychain{path: path, get: cf.GetAuthConfig}, nil
 }
 
-// authFileKeychain answers from a containers-auth.json, whose entries may
-// name a repository ("quay.io/org/img") or a whole registry ("quay.io").
+// authFileKeychain answers from a Docker config.json or a containers
+// auth.json (the same shape), whose entries may name a repository
+// ("quay.io/org/img") or a whole registry ("quay.io").
 type authFileKeychain struct {
 	path string
 	get  func(key string) (types.AuthConfig, error)

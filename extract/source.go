@@ -173,7 +173,8 @@ type imageSource struct {
 	img      v1.Image
 	progress io.Writer
 	// info and layers override the generic readers of img (docker-archive
-	// uses them to avoid recompressing layers); either may be nil.
+	// avoids recompressing layers, a registry guards against stalls);
+	// either may be nil.
 	info   func() (ImageInfo, error)
 	layers func() ([]v1.Layer, error)
 	// classify turns an error into a SourceError naming ref.

@@ -102,7 +102,12 @@ func newReport(env *ImageEnvironment, t target.Target, s ImageSettings, res *Res
 			if equalVersions(d.Version, p.Version) {
 				p.Why = fmt.Sprintf("installed in the image (%s) and preferred (--installed prefer)", d.Location)
 			} else {
-				why := p.Why
+				why := "the requirements rule the installed version out; the lock's is " + p.Why
+				if iv, err := pep440.Parse(d.Version); err == nil {
+					if r := h.exclude(p.Name, iv); r != "" {
+						why = "the installed " + d.Version + " is refused: " + r
+					}
+				}
 				p.Details = append([]string{fmt.Sprintf("the image has %s %s in %s, which this resolution replaces", p.Name, d.Version, d.Location)}, p.Details...)
 				r.Changed = append(r.Changed, InstalledChange{Name: p.Name, Installed: d.Version, Locked: p.Version, Location: d.Location, Why: why})
 			}
@@ -143,7 +148,11 @@ func (r *Report) Explain(w io.Writer) {
 	if e.OS != "" {
 		fmt.Fprintf(w, " (%s)", e.OS)
 	}
-	fmt.Fprintf(w, "\n  interpreter: %s (as %s), %s %s", e.Interpreter, e.Invoked, e.Implementation, e.PythonVersion)
+	impl := "CPython"
+	if e.Implementation == "pp" {
+		impl = "PyPy"
+	}
+	fmt.Fprintf(w, "\n  interpreter: %s (as %s), %s %s", e.Interpreter, e.Invoked, impl, e.PythonVersion)
 	if e.SOABI != "" {
 		fmt.Fprintf(w, ", %s", e.SOABI)
 	}

@@ -577,7 +577,13 @@ func (p *provider) Unavailable(dep pubgrub.Dependency) string {
 	var lines []string
 	for _, e := range pr.excluded {
 		if dep.Accepts == nil || dep.Accepts(e.version.String()) {
-			lines = append(lines, e.version.String()+": "+e.reason)
+			r := e.reason
+			// The sentence already names the target; keep only what the version offers.
+			if rest, ok := strings.CutPrefix(r, "no wheel for "+p.desc+" (offers "); ok {
+				tags, after, _ := strings.Cut(rest, ")")
+				r = "wheels only for " + tags + after
+			}
+			lines = append(lines, e.version.String()+": "+r)
 		}
 	}
 	if len(lines) == 0 {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/seshat-dev/seshat/advise"
+	"github.com/seshat-dev/seshat/advise/reqfile"
 	"github.com/seshat-dev/seshat/internal/fixtures"
 	"github.com/seshat-dev/seshat/internal/pyindex"
 )
@@ -268,5 +270,42 @@ func TestRangeReads(t *testing.T) {
 	}
 	if ranges == 0 {
 		t.Errorf("no range request reached the index; metadata came from elsewhere")
+	}
+}
+
+// TestConstraints checks that pip -c lines limit versions without adding
+// packages, as pip does.
+func TestConstraints(t *testing.T) {
+	srv := pyindex.Start(t, writeDists(t, synthetic()...))
+	dir := t.TempDir()
+	reqs := "lib\n-c constraints.txt\n"
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("constraints.txt", "base<5\ncyc-a==1.0\n")
+	in, err := reqfile.ParseRequirementsFile(write("requirements.txt", reqs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := advise.Resolve(context.Background(), in, debian12(), client(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pins(res.Lock)
+	diffPins(t, "expected", got, map[string]string{"lib": "4.0", "base": "4.0"})
+	pipReqs := "lib\n-c " + filepath.Join(dir, "constraints.txt") + "\n"
+	diffPins(t, "pip", got, pipResolve(t, srv, pipReqs, debian12()))
+	var why string
+	for _, p := range res.Pins {
+		if p.Name == "base" {
+			why = strings.Join(p.Details, "\n")
+		}
+	}
+	if !strings.Contains(why, "5.0 skipped: excluded by the constraint base<5 (") {
+		t.Errorf("base details = %q, want the constraint named", why)
 	}
 }

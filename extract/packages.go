@@ -18,6 +18,7 @@ import (
 	"github.com/anchore/syft/syft/cataloging/filecataloging"
 	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
 	"github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/linux"
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/pkg/cataloger/alpine"
 	"github.com/anchore/syft/syft/pkg/cataloger/debian"
@@ -46,7 +47,7 @@ const (
 // packages the image's package databases record, using syft's catalogers,
 // and keeps syft's result for an SBOM (see SBOM).
 type PackagesExtractor struct {
-	licenses bool
+	full bool // WithSBOM
 
 	mu   sync.Mutex
 	sbom *sbom.SBOM
@@ -55,11 +56,12 @@ type PackagesExtractor struct {
 // PackagesOption configures NewPackagesExtractor.
 type PackagesOption func(*PackagesExtractor)
 
-// WithPackageLicenses keeps Debian's /usr/share/doc/*/copyright files so
-// that the SBOM names each deb package's licenses. It costs a little memory
-// and time, so it is off unless an SBOM is asked for.
-func WithPackageLicenses() PackagesOption {
-	return func(e *PackagesExtractor) { e.licenses = true }
+// WithSBOM makes SBOM complete: syft's whole pipeline runs (CPEs,
+// relationships, licenses from Debian's /usr/share/doc/*/copyright files,
+// which are then kept). It costs syft's license scanner, about two seconds
+// of CPU, so it is off unless an SBOM is asked for.
+func WithSBOM() PackagesOption {
+	return func(e *PackagesExtractor) { e.full = true }
 }
 
 // NewPackagesExtractor returns the rpm/dpkg/apk extractor.
@@ -81,7 +83,7 @@ func (e *PackagesExtractor) Wants(p string, size int64) bool {
 	if isPackageDB(p) || isOSReleasePath(p) && size <= maxOSReleaseSize {
 		return true
 	}
-	return e.licenses && size <= maxCopyrightLen && strings.HasPrefix(p, "/usr/share/doc/") &&
+	return e.full && size <= maxCopyrightLen && strings.HasPrefix(p, "/usr/share/doc/") &&
 		strings.HasSuffix(p, "/copyright") && strings.Count(p, "/") == 5
 }
 
@@ -112,18 +114,24 @@ func (e *PackagesExtractor) Extract(ctx context.Context, ix *FileIndex, a *Analy
 	if a.Packages == nil {
 		a.Packages = []Package{}
 	}
-	found := false
+	found, rpm := false, false
 	for p := range ix.contents {
 		if isPackageDB(p) {
 			found = true
-			break
+			rpm = rpm || path.Base(path.Dir(p)) == "rpm" || p == rpmManifest
 		}
 	}
 	a.Warnings = append(a.Warnings, unreadPackageDBs(ix)...)
 	if !found {
 		return nil
 	}
-	s, err := catalogPackages(ctx, ix)
+	var s *sbom.SBOM
+	var err error
+	if e.full || rpm {
+		s, err = catalogPackages(ctx, ix)
+	} else {
+		s, err = catalogPackagesDirect(ctx, ix)
+	}
 	if err != nil {
 		return fmt.Errorf("reading package databases: %w", err)
 	}
@@ -162,7 +170,8 @@ func unreadPackageDBs(ix *FileIndex) []Warning {
 
 // SBOM returns syft's view of the packages found by the last Extract: the
 // document --sbom encodes. It is never nil; with no package database it
-// holds no packages.
+// holds no packages. Without WithSBOM, deb and apk packages lack CPEs and
+// licenses read from copyright files.
 func (e *PackagesExtractor) SBOM() *sbom.SBOM {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -221,6 +230,27 @@ func (v valuesFrom) Value(key any) any {
 		return x
 	}
 	return v.values.Value(key)
+}
+
+// catalogPackagesDirect runs syft's dpkg and apk catalogers themselves,
+// without CreateSBOM: they need neither its temporary directory nor its
+// license scanner, whose construction would cost more than the rest of the
+// analysis of a small image.
+func catalogPackagesDirect(ctx context.Context, ix *FileIndex) (*sbom.SBOM, error) {
+	r := newSyftResolver(ix)
+	s := &sbom.SBOM{Artifacts: sbom.Artifacts{Packages: pkg.NewCollection(), LinuxDistribution: linux.IdentifyRelease(r)}}
+	for _, c := range []pkg.Cataloger{debian.NewDBCataloger(), alpine.NewDBCataloger()} {
+		pkgs, rels, err := c.Catalog(ctx, r)
+		if err != nil && len(pkgs) == 0 {
+			return nil, fmt.Errorf("%s: %w", c.Name(), err)
+		}
+		for i := range pkgs {
+			pkgs[i].SetID()
+		}
+		s.Artifacts.Packages.Add(pkgs...)
+		s.Relationships = append(s.Relationships, rels...)
+	}
+	return s, nil
 }
 
 // indexSource is a syft source.Source over a FileIndex. Its description is

@@ -167,7 +167,7 @@ func runAnalyze(cmd *cobra.Command, f *analyzeFlags, ref string) error {
 
 	var pkgOpts []extract.PackagesOption
 	if f.sbom != "" {
-		pkgOpts = append(pkgOpts, extract.WithPackageLicenses())
+		pkgOpts = append(pkgOpts, extract.WithSBOM())
 	}
 	packages := extract.NewPackagesExtractor(pkgOpts...)
 	exs := []extract.Extractor{extract.NewOSExtractor(), packages, extract.NewPythonExtractor(), extract.NewABIExtractor(), extract.NewCUDAExtractor()}

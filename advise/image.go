@@ -43,6 +43,9 @@ type ImageEnvironment struct {
 	Symbols map[string][]string
 	// OS is the image's PRETTY_NAME or ID and version.
 	OS string
+	// Analysis is what the environment was derived from (prescriptions
+	// match on more of it: RPMs, base image, …).
+	Analysis *extract.Analysis
 }
 
 // NoPythonError says that an image has no Python interpreter to advise for.
@@ -87,7 +90,7 @@ func NewImageEnvironment(a *extract.Analysis, python string) (*ImageEnvironment,
 	if err != nil {
 		return nil, err
 	}
-	e := &ImageEnvironment{Reference: ref, Interpreter: interp, Invoked: invoked, Installed: map[string]extract.Distribution{}}
+	e := &ImageEnvironment{Reference: ref, Interpreter: interp, Invoked: invoked, Installed: map[string]extract.Distribution{}, Analysis: a}
 	e.Target, err = targetOf(interp, a)
 	if err != nil {
 		return nil, fmt.Errorf("%s: interpreter %s: %w", ref, interp.Path, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/seshat-dev/seshat/advise"
@@ -49,7 +50,7 @@ func analyze(t *testing.T, ref string) *extract.Analysis {
 // imageSpec describes a small test image: an optional real base image, the
 // Python interpreter of the Debian 12 fixture root, and extra files.
 type imageSpec struct {
-	base     string            // docker-archive under $SESHAT_FIXTURES, or ""
+	base     string            // docker-archive (*.tar) or OCI layout under $SESHAT_FIXTURES, or ""
 	fromRoot []string          // paths (files or trees) copied from rootfs/debian12
 	files    map[string]string // path → content
 	env      []string
@@ -65,7 +66,13 @@ func buildImage(t *testing.T, spec imageSpec) string {
 	root := fixtures.Path(t, "rootfs/debian12")
 	var layers []v1.Layer
 	if spec.base != "" {
-		img, err := tarball.ImageFromPath(fixtures.Path(t, spec.base), nil)
+		var img v1.Image
+		var err error
+		if strings.HasSuffix(spec.base, ".tar") {
+			img, err = tarball.ImageFromPath(fixtures.Path(t, spec.base), nil)
+		} else {
+			img, err = ociImage(fixtures.Path(t, spec.base))
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,4 +314,20 @@ func TestInstalledKeepPreferIgnore(t *testing.T) {
 		}
 		diffPins(t, "pip", pins(res.Lock), pipResolve(t, srv, "requests\n", env.Target))
 	})
+}
+
+// ociImage opens the first image of an OCI layout.
+func ociImage(dir string) (v1.Image, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Manifests) == 0 {
+		return nil, errors.New(dir + ": no image in the layout")
+	}
+	return idx.Image(m.Manifests[0].Digest)
 }

@@ -3,6 +3,7 @@ package advise
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/seshat-dev/seshat/advise/index"
 	"github.com/seshat-dev/seshat/advise/pep440"
 	"github.com/seshat-dev/seshat/advise/pep508"
+	"github.com/seshat-dev/seshat/advise/prescription"
 	"github.com/seshat-dev/seshat/advise/reqfile"
 	"github.com/seshat-dev/seshat/advise/target"
 )
@@ -63,14 +65,17 @@ type ImageSettings struct {
 	// ABI, when set, reads the shared objects of compiled wheels and refuses
 	// those needing symbol versions the image lacks.
 	ABI *ABIChecker
+	// Prescriptions, when set, steer the resolution (see prescribe).
+	Prescriptions *prescription.Set
 }
 
 // hooks are how ResolveImage steers the provider: each is nil-safe, so a
 // resolution for a target given by flags runs the provider unchanged.
 type hooks struct {
 	excludes  []func(name string, v pep440.Version) string
-	preferred map[string]pep440.Version // tried before every other version
-	keep      map[string]pep440.Version // installed and left out of the lock
+	preferred map[string]pep440.Version       // tried before every other version
+	demote    func(name, version string) bool // tried after every other version
+	keep      map[string]pep440.Version       // installed and left out of the lock
 	check     func(ctx context.Context, f index.File) (string, error)
 
 	mu       sync.Mutex
@@ -95,6 +100,17 @@ func (h *hooks) exclude(name string, v pep440.Version) string {
 func (h *hooks) reorder(name string, versions []string) []string {
 	if h == nil {
 		return versions
+	}
+	if h.demote != nil {
+		var ok, flagged []string
+		for _, v := range versions {
+			if h.demote(name, v) {
+				flagged = append(flagged, v)
+			} else {
+				ok = append(ok, v)
+			}
+		}
+		versions = append(ok, flagged...)
 	}
 	want, ok := h.preferred[name]
 	if !ok {
@@ -198,9 +214,13 @@ func ResolveImage(ctx context.Context, in *reqfile.Input, env *ImageEnvironment,
 			return nil, nil, fmt.Errorf("--recommendation-type security needs --advisories DIR (an OSV or PyPA advisory-database checkout)")
 		}
 		h.excludes = append(h.excludes, s.Advisories.exclude)
-	case RecommendStable:
-		// TODO(prescriptions): avoid versions flagged by prescriptions once
-		// advise/prescription lands; until then stable equals latest.
+	}
+	var pr *prescribed
+	if s.Prescriptions != nil {
+		var err error
+		if pr, err = prescribe(env, t, s, in, h); err != nil {
+			return nil, nil, err
+		}
 	}
 	if s.ABI != nil {
 		h.check = s.ABI.check(env)
@@ -209,7 +229,169 @@ func ResolveImage(ctx context.Context, in *reqfile.Input, env *ImageEnvironment,
 	if err != nil {
 		return nil, nil, err
 	}
-	return res, newReport(env, t, s, res, h), nil
+	if pr != nil {
+		if err := pr.final(res, h); err != nil {
+			return nil, nil, err
+		}
+	}
+	rep := newReport(env, t, s, res, h)
+	if pr != nil {
+		rep.Prescriptions = prescription.Unique(pr.fired)
+		for _, w := range s.Prescriptions.Warnings {
+			rep.Warnings = append(rep.Warnings, "prescriptions: "+w.String())
+		}
+	}
+	return res, rep, nil
+}
+
+// PrescriptionError is a resolution a prescription refuses: a boot or
+// stride that is not acceptable, or a step refusing a pinned package given
+// the rest of the lock.
+type PrescriptionError struct {
+	Fired prescription.Fired
+}
+
+func (e *PrescriptionError) Error() string {
+	f := e.Fired
+	msg := f.NotAcceptable
+	if msg == "" {
+		msg = f.Message
+	}
+	s := fmt.Sprintf("prescription %s (%s:%d) refuses this resolution", f.Unit, f.File, f.Line)
+	if f.Package != "" {
+		s += " because of " + f.Package
+	}
+	s += ": " + msg
+	if f.Link != "" {
+		s += " (see " + f.Link + ")"
+	}
+	return s
+}
+
+// prescribed is a prescription engine bound to the image, and what fired.
+type prescribed struct {
+	eng   *prescription.Engine
+	mu    sync.Mutex
+	fired []prescription.Fired
+}
+
+func (p *prescribed) add(f ...prescription.Fired) {
+	p.mu.Lock()
+	p.fired = append(p.fired, f...)
+	p.mu.Unlock()
+}
+
+// prescribe binds the prescriptions to the image and hooks them into the
+// resolution: boots run now; sieves, and steps that refuse a version
+// whatever else is resolved, exclude versions; under "stable", versions a
+// unit flags are tried last. Steps that depend on the rest of the
+// resolution, strides and wraps run on the final lock (final).
+//
+// TODO: pseudonyms, sieve.SkipPackage, step.SkipPackage and
+// step.AddPackage change the dependency graph itself and are not applied
+// yet; the provider needs a hook on Dependencies for them.
+func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqfile.Input, h *hooks) (*prescribed, error) {
+	var pctx prescription.Context
+	if env.Analysis != nil {
+		pctx = prescription.ContextFromAnalysis(env.Analysis, t.PythonVersion)
+	} else {
+		pctx.PythonVersion = t.PythonVersion
+	}
+	pctx.RecommendationType = string(s.Recommendation)
+	pctx.Platform = "linux-" + t.MachineName()
+	p := &prescribed{eng: s.Prescriptions.For(pctx)}
+	var direct []string
+	for _, r := range append(slices.Clone(in.Default), in.Develop...) {
+		direct = append(direct, r.Canonical())
+	}
+	fired, err := p.eng.Boot(direct)
+	var stop *prescription.StopError
+	if errors.As(err, &stop) {
+		return nil, &PrescriptionError{Fired: stop.Fired}
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.add(fired...)
+	h.excludes = append(h.excludes, p.exclude)
+	if s.Recommendation == RecommendStable {
+		h.demote = func(name, version string) bool {
+			return len(p.eng.Flagged(prescription.Candidate{Name: name, Version: version})) > 0
+		}
+	}
+	return p, nil
+}
+
+// exclude refuses the versions sieves remove and state-free steps refuse.
+func (p *prescribed) exclude(name string, v pep440.Version) string {
+	c := prescription.Candidate{Name: name, Version: v.String()}
+	if keep, fired := p.eng.Sieve(c); !keep {
+		p.add(fired...)
+		return "removed by prescription " + describeFired(fired)
+	}
+	if r := p.eng.Step(c, prescription.State{}); r.NotAcceptable {
+		p.add(r.Fired...)
+		return "refused by prescription " + describeFired(r.Fired)
+	}
+	return ""
+}
+
+func describeFired(fired []prescription.Fired) string {
+	var parts []string
+	for _, f := range fired {
+		msg := f.NotAcceptable
+		if msg == "" {
+			msg = f.Message
+		}
+		s := f.Unit
+		if msg != "" {
+			s += ": " + msg
+		}
+		if f.Link != "" {
+			s += " (" + f.Link + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// final runs the steps on every pin with the whole lock as state, then the
+// strides and the wraps, keeping what fired for the report.
+func (p *prescribed) final(res *Result, h *hooks) error {
+	st := prescription.State{Resolved: map[string]prescription.Candidate{}}
+	for _, pkg := range res.Lock.Packages {
+		st.Resolved[pkg.Name] = prescription.Candidate{Name: pkg.Name, Version: pkg.Version, IndexURL: pkg.IndexURL, Develop: pkg.Develop && !pkg.Default}
+	}
+	for name, v := range h.kept {
+		st.Resolved[name] = prescription.Candidate{Name: name, Version: v}
+	}
+	for _, pkg := range res.Lock.Packages {
+		r := p.eng.Step(st.Resolved[pkg.Name], st)
+		if r.NotAcceptable {
+			for _, f := range r.Fired {
+				if f.NotAcceptable != "" {
+					return &PrescriptionError{Fired: f}
+				}
+			}
+		}
+		p.add(r.Fired...)
+	}
+	fired, err := p.eng.Stride(st)
+	var stop *prescription.StopError
+	if errors.As(err, &stop) {
+		return &PrescriptionError{Fired: stop.Fired}
+	}
+	if err != nil {
+		return err
+	}
+	p.add(fired...)
+	p.add(p.eng.Wrap(st)...)
+	for _, f := range p.fired {
+		if f.Type == "WARNING" || f.Type == "ERROR" {
+			res.Warnings = append(res.Warnings, "prescription "+describeFired([]prescription.Fired{f}))
+		}
+	}
+	return nil
 }
 
 // Advisory is one known vulnerability of one package, in the OSV schema

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/seshat-dev/seshat/advise"
 	"github.com/seshat-dev/seshat/advise/pep440"
+	"github.com/seshat-dev/seshat/advise/prescription"
 	"github.com/seshat-dev/seshat/internal/fixtures"
+	"github.com/seshat-dev/seshat/internal/pyindex"
 )
 
 func TestAdvisoryRanges(t *testing.T) {
@@ -96,5 +99,68 @@ func TestSecurityRecommendation(t *testing.T) {
 	}
 	if got := pins(res.Lock); got["flask"] != "3.1.1" {
 		t.Errorf("flask under security: %v, want 3.1.1 (not affected)", got)
+	}
+}
+
+// Prescriptions in Thoth's schema (the engine's own test tree) steer the
+// resolution through the image: installed setuptools, RPMs present.
+func TestPrescriptions(t *testing.T) {
+	set, err := prescription.Load(filepath.Join("prescription", "testdata", "prescriptions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := pyindex.Start(t, writeDists(t,
+		dist{name: "flask-openid", version: "1.2.5"},
+		dist{name: "flask-openid", version: "1.3.0"},
+		dist{name: "gitpython", version: "3.1.43"},
+	))
+	withRx := advise.ImageSettings{Prescriptions: set}
+
+	// The Debian 12 image's venv has setuptools 66.1.1, so flask-openid<1.3
+	// (which needs 2to3) is refused, with the prescription's message.
+	img, err := advise.NewImageEnvironment(analyze(t, "oci:"+fixtures.Path(t, "images/debian12")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = resolveImage(t, srv, img, "flask-openid<1.3\n", withRx)
+	if err == nil || !strings.Contains(err.Error(), "flask-openid<1.3.0 cannot be installed next to setuptools>=58.0.0 (no 2to3)") {
+		t.Errorf("flask-openid<1.3 with setuptools 66 installed: %v, want the prescription's message", err)
+	}
+	res, rep, err := resolveImage(t, srv, img, "flask-openid\n", withRx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["flask-openid"] != "1.3.0" {
+		t.Errorf("flask-openid: %v, want 1.3.0", got)
+	}
+	if !slices.ContainsFunc(rep.Prescriptions, func(f prescription.Fired) bool { return strings.HasSuffix(f.Unit, "FlaskOpenIDNeeds2to3Step") }) {
+		t.Errorf("report prescriptions %+v, want the flask-openid step", rep.Prescriptions)
+	}
+
+	// GitPython warns on an RPM image without git, not on one with it.
+	warned := func(base string) bool {
+		t.Helper()
+		ref := buildImage(t, imageSpec{base: base, fromRoot: debianPython})
+		env, err := advise.NewImageEnvironment(analyze(t, ref), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, rep, err := resolveImage(t, srv, env, "gitpython\n", withRx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := slices.ContainsFunc(rep.Prescriptions, func(f prescription.Fired) bool {
+			return strings.HasSuffix(f.Unit, "GitPythonNeedsGitWrap") && strings.Contains(f.Message, "install the git RPM")
+		})
+		if fired != slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "install the git RPM") }) {
+			t.Errorf("%s: report and warnings disagree: %+v / %q", base, rep.Prescriptions, res.Warnings)
+		}
+		return fired
+	}
+	if !warned("images/rpmdb-centos7-plain") {
+		t.Error("no GitPython warning on CentOS 7 without git")
+	}
+	if warned("images/rpmdb-centos7-many") {
+		t.Error("GitPython warning on CentOS 7 with git installed")
 	}
 }

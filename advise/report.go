@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/seshat-dev/seshat/advise/pep440"
+	"github.com/seshat-dev/seshat/advise/prescription"
 	"github.com/seshat-dev/seshat/advise/target"
 )
 
@@ -27,9 +28,9 @@ type Report struct {
 	Changed []InstalledChange `json:"changed"`
 	// Pins justify every package of the lock.
 	Pins []ReportPin `json:"pins"`
-	// Prescriptions that fired; empty until the prescription engine is wired in.
-	Prescriptions []any    `json:"prescriptions"`
-	Warnings      []string `json:"warnings"`
+	// Prescriptions are the units that fired, each once per package.
+	Prescriptions []prescription.Fired `json:"prescriptions"`
+	Warnings      []string             `json:"warnings"`
 }
 
 // ReportEnvironment is the environment the lock was resolved for.
@@ -86,7 +87,7 @@ func newReport(env *ImageEnvironment, t target.Target, s ImageSettings, res *Res
 			Environments:   env.Environments,
 			InstalledCount: len(env.Installed),
 		},
-		Kept: []ReportKept{}, Changed: []InstalledChange{}, Prescriptions: []any{},
+		Kept: []ReportKept{}, Changed: []InstalledChange{}, Prescriptions: []prescription.Fired{},
 		Warnings: slices.Clone(res.Warnings),
 	}
 	if r.Warnings == nil {
@@ -173,6 +174,22 @@ func (r *Report) Explain(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n  CUDA: %s\n  installed: %d distributions in %s (--installed %s)\n  recommendation type: %s\n",
 		cuda, e.InstalledCount, where, r.InstalledMode, r.Recommendation)
+	for _, f := range r.Prescriptions {
+		fmt.Fprintf(w, "prescription %s (%s:%d)", f.Unit, f.File, f.Line)
+		if f.Package != "" {
+			fmt.Fprintf(w, " on %s", f.Package)
+		}
+		if f.Message != "" {
+			fmt.Fprintf(w, ": %s", f.Message)
+		}
+		if f.Link != "" {
+			fmt.Fprintf(w, " (%s)", f.Link)
+		}
+		fmt.Fprintln(w)
+		for _, si := range f.StackInfo {
+			fmt.Fprintf(w, "    %s: %s %s\n", si.Type, si.Message, si.Link)
+		}
+	}
 	for _, k := range r.Kept {
 		fmt.Fprintf(w, "kept %s==%s: installed in the image, left out of the lock\n", k.Name, k.Version)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/seshat-dev/seshat/abi"
 	"github.com/seshat-dev/seshat/advise"
 	"github.com/seshat-dev/seshat/advise/index"
+	"github.com/seshat-dev/seshat/advise/prescription"
 	"github.com/seshat-dev/seshat/advise/reqfile"
 	"github.com/seshat-dev/seshat/advise/target"
 	"github.com/seshat-dev/seshat/extract"
@@ -23,6 +24,8 @@ import (
 
 func init() {
 	exitClasses = append(exitClasses,
+		// 6: a prescription refuses the resolution.
+		exitClass{6, func(err error) bool { var e *advise.PrescriptionError; return errors.As(err, &e) }},
 		// 8: the image has no Python, or several and none was chosen.
 		exitClass{8, func(err error) bool {
 			var np *advise.NoPythonError
@@ -43,6 +46,7 @@ type imageFlags struct {
 	advisories            string
 	report                string
 	noABICheck            bool
+	prescriptions         []string
 }
 
 func addImageFlags(fl *pflag.FlagSet, f *imageFlags) {
@@ -58,6 +62,7 @@ func addImageFlags(fl *pflag.FlagSet, f *imageFlags) {
 	fl.StringVar(&f.recommendation, "recommendation-type", "latest", "latest, stable, security (with --advisories) or performance")
 	fl.StringVar(&f.advisories, "advisories", "", "OSV JSON or PyPA advisory-database YAML `DIR` for --recommendation-type security")
 	fl.StringVar(&f.report, "report", "", "write the JSON report of the environment and every decision to `FILE`")
+	fl.StringArrayVar(&f.prescriptions, "prescriptions", nil, "Thoth-style prescriptions `DIR` to steer the resolution (repeatable)")
 	fl.BoolVar(&f.noABICheck, "no-abi-check", false, "trust wheel platform tags instead of reading the symbol versions their shared objects need")
 }
 
@@ -173,8 +178,8 @@ func adviseResolve(cmd *cobra.Command, f *adviseFlags, in *reqfile.Input, env *a
 		return nil, nil, usageError{err}
 	}
 	if env == nil {
-		if rec != advise.RecommendLatest || g.advisories != "" {
-			return nil, nil, usageError{errors.New("--recommendation-type and --advisories need --image, --analysis or --root")}
+		if rec != advise.RecommendLatest || g.advisories != "" || len(g.prescriptions) > 0 {
+			return nil, nil, usageError{errors.New("--recommendation-type, --advisories and --prescriptions need --image, --analysis or --root")}
 		}
 		res, err := advise.Resolve(cmd.Context(), in, tg, client, opts...)
 		return res, nil, err
@@ -191,6 +196,11 @@ func adviseResolve(cmd *cobra.Command, f *adviseFlags, in *reqfile.Input, env *a
 	}
 	if rec == advise.RecommendSecurity && s.Advisories == nil {
 		return nil, nil, usageError{errors.New("--recommendation-type security needs --advisories DIR (a checkout of an OSV or PyPA advisory database)")}
+	}
+	if len(g.prescriptions) > 0 {
+		if s.Prescriptions, err = prescription.Load(g.prescriptions...); err != nil {
+			return nil, nil, inputFileError{fmt.Errorf("loading prescriptions: %w", err)}
+		}
 	}
 	if !g.noABICheck {
 		s.ABI = advise.NewABIChecker(client, abiCacheDir(f.cacheDir))

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/seshat-dev/seshat/advise"
+	"github.com/seshat-dev/seshat/advise/index"
+	"github.com/seshat-dev/seshat/advise/lock"
 	"github.com/seshat-dev/seshat/advise/reqfile"
 	"github.com/seshat-dev/seshat/internal/fixtures"
 	"github.com/seshat-dev/seshat/internal/pyindex"
@@ -307,5 +309,50 @@ func TestConstraints(t *testing.T) {
 	}
 	if !strings.Contains(why, "5.0 skipped: excluded by the constraint base<5 (") {
 		t.Errorf("base details = %q, want the constraint named", why)
+	}
+}
+
+// TestFirstIndexWins puts a newer "flask" on a second index: it must not be
+// taken, because the first index has flask (no dependency confusion); a
+// package pinned to the second index comes from there.
+func TestFirstIndexWins(t *testing.T) {
+	real := corpus(t)
+	evil := pyindex.Start(t, writeDists(t, dist{name: "flask", version: "9.0"}, dist{name: "only-there", version: "1.0"}, dist{name: "alpha", version: "1.0"}))
+	c, err := index.New([]index.IndexURL{{Name: "corpus", URL: real.URL + "/simple"}, {Name: "other", URL: evil.URL + "/simple"}},
+		index.WithCacheDir(t.TempDir()), index.WithNetrc(""), index.WithPin("alpha", "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := reqfile.ParseRequirements("requirements.txt", []byte("flask\nonly-there\nalpha\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := advise.Resolve(context.Background(), in, debian12(), c,
+		advise.WithIndexes(lock.Index{Name: "corpus", URL: real.URL + "/simple"}, lock.Index{Name: "other", URL: evil.URL + "/simple"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[string]string{}
+	for _, p := range res.Lock.Packages {
+		from[p.Name] = p.Version + " from " + p.Index
+	}
+	for name, want := range map[string]string{"flask": "3.1.1 from corpus", "only-there": "1.0 from other", "alpha": "1.0 from other", "werkzeug": "3.1.3 from corpus"} {
+		if from[name] != want {
+			t.Errorf("%s: %q, want %q", name, from[name], want)
+		}
+	}
+}
+
+// TestHTMLOnlyIndex resolves against an index that predates PEP 691 (and so
+// gives neither sizes nor upload times) and expects the same pins as JSON.
+func TestHTMLOnlyIndex(t *testing.T) {
+	srv := pyindex.Start(t, fixtures.Path(t, "wheels"), pyindex.WithHTMLOnly())
+	res, err := resolveText(t, srv, "flask\nrequests\n", debian12())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pins(res.Lock)
+	if got["flask"] != "3.1.1" || got["requests"] != "2.32.3" || got["charset-normalizer"] != "3.0.1" || len(got) != 12 {
+		t.Errorf("pins = %v", got)
 	}
 }

@@ -205,3 +205,25 @@ func TestAdviseDeterministicAndOffline(t *testing.T) {
 		}
 	}
 }
+
+// TestAdviseExplain checks that --explain says, per pin, why that version.
+func TestAdviseExplain(t *testing.T) {
+	srv := pyindex.Start(t, fixtures.Path(t, "wheels"))
+	dir := t.TempDir()
+	req := write(t, filepath.Join(dir, "requirements.txt"), "flask\nwerkzeug<3\nmarkupsafe\n")
+	out, errOut, code := runSeshat(t, append([]string{"advise", "-r", req, "--index-url", srv.URL + "/simple", "--cache-dir", t.TempDir(),
+		"-o", filepath.Join(dir, "requirements.lock"), "--explain"}, cp311...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"flask==2.2.2: held down: flask==3.1.1 depends on werkzeug>=3.1.0",
+		"werkzeug==2.2.2: held down by werkzeug<3 from -r requirements.txt",
+		"markupsafe==2.1.2: the newest version with a file that installs on CPython 3.11 (cp311)",
+		"2.1.5 skipped: no wheel for CPython 3.11 (cp311) on manylinux_2_36_x86_64 (offers cp313-cp313-manylinux_2_17_x86_64)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--explain output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -85,6 +85,9 @@ type provider struct {
 
 	constraints map[string][]constraint
 	pins        map[string][]pep440.Version // exact root pins, which may pick yanked files
+	// hashes are the --hash values the input gives per package ("sha256:…"
+	// → where it was written); only files with one of them may be locked.
+	hashes map[string]map[string]string
 
 	projects memo[string, *project]
 	metas    memo[string, *meta]
@@ -124,6 +127,7 @@ func newProvider(ctx context.Context, src Source, t target.Target, cfg *config) 
 		cfg:         cfg,
 		constraints: map[string][]constraint{},
 		pins:        map[string][]pep440.Version{},
+		hashes:      map[string]map[string]string{},
 		deps:        map[string][]pubgrub.Dependency{},
 		sem:         make(chan struct{}, n),
 	}, nil
@@ -328,6 +332,15 @@ func (p *provider) judge(name string, f index.File) (version string, a artifact,
 	if f.Hashes["sha256"] == "" {
 		return version, a, "the index gives no sha256 for " + f.Filename + ", so it cannot be hash-pinned"
 	}
+	if allowed, ok := p.hashes[name]; ok && allowed["sha256:"+f.Hashes["sha256"]] == "" {
+		where := ""
+		for _, pos := range allowed {
+			if where == "" || pos < where {
+				where = pos
+			}
+		}
+		return version, a, "no file with a --hash given at " + where
+	}
 	if f.RequiresPython != "" {
 		if spec, err := pep440.ParseSpecifiers(f.RequiresPython); err == nil && !spec.Contains(p.python, true) {
 			return version, a, "requires Python " + f.RequiresPython + ", the target has " + p.python.String()
@@ -457,6 +470,7 @@ func (p *provider) Dependencies(ctx context.Context, pkg pubgrub.Package, versio
 // and one per requested extra; several requirements on one package must all
 // hold.
 func (p *provider) dependencies(reqs []pep508.Requirement) []pubgrub.Dependency {
+	reqs = p.cfg.hooks.rewrite(reqs)
 	var out []pubgrub.Dependency
 	at := map[pubgrub.Package]int{}
 	add := func(d pubgrub.Dependency) {

@@ -198,6 +198,16 @@ func (p *provider) rootRequirements(in *reqfile.Input, reqs []reqfile.Requiremen
 		if len(r.Specifier) == 1 && (r.Specifier[0].Op == "==" && !r.Specifier[0].Wildcard) {
 			p.pins[r.Canonical()] = append(p.pins[r.Canonical()], r.Specifier[0].Version)
 		}
+		if len(r.Hashes) > 0 {
+			// As pip does with --require-hashes: only files with a given hash count.
+			name := r.Canonical()
+			if p.hashes[name] == nil {
+				p.hashes[name] = map[string]string{}
+			}
+			for _, h := range r.Hashes {
+				p.hashes[name][strings.ToLower(h)] = r.Pos
+			}
+		}
 		out = append(out, r.Requirement)
 	}
 	return out, nil

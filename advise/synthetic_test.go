@@ -356,3 +356,24 @@ func TestHTMLOnlyIndex(t *testing.T) {
 		t.Errorf("pins = %v", got)
 	}
 }
+
+// TestInputHashes checks that --hash values in the input limit the files,
+// and so the versions, that may be locked.
+func TestInputHashes(t *testing.T) {
+	srv := pyindex.Start(t, writeDists(t, dist{name: "alpha", version: "1.0"}, dist{name: "alpha", version: "0.9"}))
+	old := srv.Artifacts("alpha")[0]
+	if old.Version != "0.9" {
+		t.Fatalf("artifacts not oldest first: %+v", old)
+	}
+	res, err := resolveText(t, srv, "alpha --hash=sha256:"+old.SHA256+"\n", debian12())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock)["alpha"]; got != "0.9" {
+		t.Errorf("alpha = %s, want 0.9, the only version whose file has the given hash", got)
+	}
+	why := strings.Join(res.Pins[0].Details, "\n")
+	if !strings.Contains(why, "1.0 skipped: no file with a --hash given at ") {
+		t.Errorf("details = %q", why)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -117,12 +118,18 @@ func TestLoadRealRepository(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatal(err)
 	}
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
 	set, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d files, %d units, %v; warnings: %v", set.Files, len(set.Units), time.Since(start), set.Warnings)
+	wall := time.Since(start)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	sys := time.Duration(after.Stime.Nano() - before.Stime.Nano())
+	t.Logf("%d files, %d units: %v wall, %v CPU (%v in the kernel); warnings: %v", set.Files, len(set.Units), wall, cpu, sys, set.Warnings)
 	if set.Files < 60000 || len(set.Warnings) != 2 {
 		t.Errorf("%d files, warnings %v", set.Files, set.Warnings)
 	}

@@ -52,7 +52,7 @@ func load(paths []string) (*Set, []Problem) {
 	var jobs []job
 	var problems []Problem
 	for _, p := range paths {
-		problems = append(problems, collect(p, &Meta{Name: defaultName, Release: defaultName, Dir: p}, set, &jobs)...)
+		problems = append(problems, collectRoot(p, &Meta{Name: defaultName, Release: defaultName, Dir: p}, set, &jobs)...)
 	}
 	set.Files = len(jobs)
 
@@ -114,6 +114,73 @@ func groupOf(k Kind) string {
 	return ""
 }
 
+// collectRoot is collect with the root's subdirectories walked in parallel:
+// listing ~10,000 directories one after the other was a fifth of the load.
+// Results are joined in directory order, so the order of units does not
+// depend on scheduling.
+func collectRoot(path string, meta *Meta, set *Set, jobs *[]job) []Problem {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return collect(path, meta, set, jobs)
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return collect(path, meta, set, jobs)
+	}
+	problems := readMeta(path, entries, &meta, set)
+	type part struct {
+		set      Set
+		jobs     []job
+		problems []Problem
+	}
+	parts := make([]part, len(entries))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0)*2)
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || name == MetadataFile {
+			continue
+		}
+		child := filepath.Join(path, name)
+		if !e.IsDir() {
+			if isYAML(name) && (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) {
+				parts[i].jobs = []job{{path: child, meta: meta}}
+			}
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			parts[i].problems = collect(child, meta, &parts[i].set, &parts[i].jobs)
+			<-sem
+		}(i)
+	}
+	wg.Wait()
+	for _, p := range parts {
+		*jobs = append(*jobs, p.jobs...)
+		problems = append(problems, p.problems...)
+		set.Prescriptions = append(set.Prescriptions, p.set.Prescriptions...)
+	}
+	return problems
+}
+
+// readMeta reads a directory's metadata file, if it has one, into *meta.
+func readMeta(path string, entries []os.DirEntry, meta **Meta, set *Set) []Problem {
+	for _, e := range entries {
+		if e.Name() == MetadataFile && !e.IsDir() {
+			m, p := readMetadata(filepath.Join(path, MetadataFile))
+			if m != nil {
+				m.Dir = path
+				*meta = m
+				set.Prescriptions = append(set.Prescriptions, *m)
+			}
+			return p
+		}
+	}
+	return nil
+}
+
 // collect walks a directory the way Thoth's loader does: a metadata file
 // names everything below its directory, so it is read before the entries.
 func collect(path string, meta *Meta, set *Set, jobs *[]job) []Problem {
@@ -131,18 +198,7 @@ func collect(path string, meta *Meta, set *Set, jobs *[]job) []Problem {
 	if err != nil {
 		return []Problem{{File: path, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
 	}
-	var problems []Problem
-	for _, e := range entries {
-		if e.Name() == MetadataFile && !e.IsDir() {
-			m, p := readMetadata(filepath.Join(path, MetadataFile))
-			problems = append(problems, p...)
-			if m != nil {
-				m.Dir = path
-				meta = m
-				set.Prescriptions = append(set.Prescriptions, *m)
-			}
-		}
-	}
+	problems := readMeta(path, entries, &meta, set)
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || name == MetadataFile {
@@ -151,9 +207,7 @@ func collect(path string, meta *Meta, set *Set, jobs *[]job) []Problem {
 		child := filepath.Join(path, name)
 		if e.IsDir() {
 			problems = append(problems, collect(child, meta, set, jobs)...)
-		} else if isYAML(name) && e.Type().IsRegular() {
-			*jobs = append(*jobs, job{path: child, meta: meta})
-		} else if e.Type()&os.ModeSymlink != 0 && isYAML(name) {
+		} else if isYAML(name) && (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) {
 			*jobs = append(*jobs, job{path: child, meta: meta})
 		}
 	}

@@ -79,18 +79,17 @@ directory cannot be read.`,
 				}
 			}
 			start := time.Now()
-			problems := prescription.Validate(dirs...)
-			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			files := map[string]bool{}
-			for _, p := range problems {
-				fmt.Fprintln(out, p)
-				files[p.File] = true
-			}
-			if len(problems) > 0 {
-				return problemsFound{n: len(problems), files: len(files)}
-			}
-			// Valid: load for the summary and the warnings.
 			set, err := prescription.Load(dirs...)
+			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			var pe *prescription.ProblemsError
+			if errors.As(err, &pe) {
+				files := map[string]bool{}
+				for _, p := range pe.Problems {
+					fmt.Fprintln(out, p)
+					files[p.File] = true
+				}
+				return problemsFound{n: len(pe.Problems), files: len(files)}
+			}
 			if err != nil {
 				return err
 			}

@@ -282,6 +282,10 @@ func (p *provider) build(in *reqfile.Input, sol *pubgrub.Solution, defaults, dev
 				c = g
 			} else {
 				extras = append(extras, extra)
+				if md, ok := p.metas.peek(name + "==" + g.Version); ok && !slices.Contains(md.extras, extra) {
+					// pip warns and installs the package without the extra; so does the lock.
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s does not provide the extra %q", name, g.Version, extra))
+				}
 			}
 			def = def || inDefault[string(g.Package)]
 			dev = dev || inDevelop[string(g.Package)]

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -184,6 +185,7 @@ func TestSyntheticCases(t *testing.T) {
 		{"backtracking", "app\n", nil, map[string]string{"app": "1.0", "tool": "1.0", "lib": "1.0", "base": "1.0"}, true},
 		{"requires-python", "newpy\n", nil, map[string]string{"newpy": "1.0"}, true},
 		{"extra needing another extra", "extra-host[two]\n", nil, map[string]string{"extra-host": "1.0", "alpha": "1.0", "yanky": "1.0"}, true},
+		{"unknown extra", "alpha[nope]\n", nil, map[string]string{"alpha": "1.0"}, true},
 		{"static sdist", "sdstatic\n", nil, map[string]string{"sdstatic": "1.0", "alpha": "1.0"}, false},
 		{"dynamic sdist skipped", "sddynamic\n", nil, map[string]string{"sddynamic": "0.9"}, false},
 	} {
@@ -375,5 +377,16 @@ func TestInputHashes(t *testing.T) {
 	why := strings.Join(res.Pins[0].Details, "\n")
 	if !strings.Contains(why, "1.0 skipped: no file with a --hash given at ") {
 		t.Errorf("details = %q", why)
+	}
+}
+
+func TestUnknownExtraWarns(t *testing.T) {
+	srv := pyindex.Start(t, writeDists(t, dist{name: "alpha", version: "1.0"}))
+	res, err := resolveText(t, srv, "alpha[nope]\n", debian12())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.Warnings, `alpha 1.0 does not provide the extra "nope"`) {
+		t.Errorf("warnings = %q", res.Warnings)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/seshat-dev/seshat/advise"
+	"github.com/seshat-dev/seshat/advise/prescription"
 	"github.com/seshat-dev/seshat/internal/pyindex"
 )
 
@@ -75,6 +76,34 @@ func TestCUDAVariants(t *testing.T) {
 			}
 			diffPins(t, "pip install", pipInstall(t, srv, res.Lock, c.env.Target), got)
 		})
+	}
+
+	// A pseudonym swaps tensorflow for tensorflow-gpu on the CUDA image only.
+	set, err := prescription.Load("testdata/image/prescriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tfSrv := pyindex.Start(t, writeDists(t,
+		dist{name: "tensorflow", version: "2.15.0"},
+		dist{name: "tensorflow-gpu", version: "2.15.0"},
+		dist{name: "tensorflow-gpu", version: "2.16.1"},
+	))
+	for _, c := range []struct {
+		env  *advise.ImageEnvironment
+		want map[string]string
+	}{
+		{cudaEnv, map[string]string{"tensorflow-gpu": "2.15.0"}},
+		{plainEnv, map[string]string{"tensorflow": "2.15.0"}},
+	} {
+		res, rep, err := resolveImage(t, tfSrv, c.env, "tensorflow<2.16\n", advise.ImageSettings{Prescriptions: set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffPins(t, "expected (CUDA "+c.env.CUDA+")", pins(res.Lock), c.want)
+		swapped := strings.Contains(explainText(rep), "TensorFlowAsGPUOnCUDA")
+		if swapped != (c.env.CUDA != "") {
+			t.Errorf("CUDA %q: --explain names the pseudonym: %v\n%s", c.env.CUDA, swapped, explainText(rep))
+		}
 	}
 
 	// A CUDA 11.2 image: no variant fits, and the error lists those that exist.

@@ -77,6 +77,9 @@ type hooks struct {
 	demote    func(name, version string) bool // tried after every other version
 	keep      map[string]pep440.Version       // installed and left out of the lock
 	check     func(ctx context.Context, f index.File) (string, error)
+	// replace rewrites requirements: a pseudonym swaps the package, a
+	// SkipPackage unit drops it.
+	replace func([]pep508.Requirement) []pep508.Requirement
 
 	mu       sync.Mutex
 	kept     map[string]string   // name → version left out of the lock
@@ -123,6 +126,14 @@ func (h *hooks) reorder(name string, versions []string) []string {
 		}
 	}
 	return versions
+}
+
+// rewrite applies the requirement rewriting hook.
+func (h *hooks) rewrite(reqs []pep508.Requirement) []pep508.Requirement {
+	if h == nil || h.replace == nil {
+		return reqs
+	}
+	return h.replace(reqs)
 }
 
 // keeps says whether name at version is what the image has installed, so
@@ -287,9 +298,9 @@ func (p *prescribed) add(f ...prescription.Fired) {
 // unit flags are tried last. Steps that depend on the rest of the
 // resolution, strides and wraps run on the final lock (final).
 //
-// TODO: pseudonyms, sieve.SkipPackage, step.SkipPackage and
-// step.AddPackage change the dependency graph itself and are not applied
-// yet; the provider needs a hook on Dependencies for them.
+// Pseudonyms and sieve.SkipPackage rewrite requirements (rewrite).
+// TODO: step.SkipPackage and step.AddPackage, which change the graph
+// depending on the state, are not applied yet.
 func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqfile.Input, h *hooks) (*prescribed, error) {
 	var pctx prescription.Context
 	if env.Analysis != nil {
@@ -314,12 +325,42 @@ func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqf
 	}
 	p.add(fired...)
 	h.excludes = append(h.excludes, p.exclude)
+	h.replace = p.rewrite
 	if s.Recommendation == RecommendStable {
 		h.demote = func(name, version string) bool {
 			return len(p.eng.Flagged(prescription.Candidate{Name: name, Version: version})) > 0
 		}
 	}
 	return p, nil
+}
+
+// rewrite drops the requirements sieve.SkipPackage units remove and swaps
+// the packages pseudonyms replace (keeping the requirement's version range
+// when the unit yields the matched version, else pinning the one it names).
+func (p *prescribed) rewrite(reqs []pep508.Requirement) []pep508.Requirement {
+	out := make([]pep508.Requirement, 0, len(reqs))
+	for _, r := range reqs {
+		name := r.Canonical()
+		if skip, fired := p.eng.SkipPackage(name); skip {
+			p.add(fired...)
+			continue
+		}
+		if alts := p.eng.Pseudonyms(prescription.Candidate{Name: name}); len(alts) > 0 {
+			a := alts[0]
+			p.add(a.Fired)
+			nr := r
+			nr.Name = a.Name
+			if a.Version != "" {
+				if spec, err := pep440.ParseSpecifiers("==" + a.Version); err == nil {
+					nr.Specifier = spec
+				}
+			}
+			out = append(out, nr)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // exclude refuses the versions sieves remove and state-free steps refuse.

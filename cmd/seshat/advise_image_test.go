@@ -116,3 +116,27 @@ func TestAdviseImageUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// --root reads a root filesystem in place (as inside a build): the Debian
+// 12 root's dpkg-installed requests stays out of the lock.
+func TestAdviseRootKeepsInstalled(t *testing.T) {
+	srv := pyindex.Start(t, fixtures.Path(t, "wheels"))
+	dir := t.TempDir()
+	req := write(t, filepath.Join(dir, "requirements.txt"), "requests\nrich\n")
+	lockFile := filepath.Join(dir, "requirements.lock")
+	out, errOut, code := runSeshat(t, "advise", "--root", fixtures.Path(t, "rootfs/debian12"), "-r", req,
+		"--index-url", srv.URL+"/simple", "--cache-dir", filepath.Join(dir, "cache"), "-o", lockFile, "--explain")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "kept requests==2.28.1") || !strings.Contains(out, "interpreter: /usr/bin/python3.11 (as /usr/bin/python3)") {
+		t.Errorf("--explain:\n%s", out)
+	}
+	b, err := os.ReadFile(lockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "requests==") || !strings.Contains(string(b), "rich==13.9.4") {
+		t.Errorf("lock:\n%s", b)
+	}
+}

@@ -83,7 +83,11 @@ merged across indexes, so nobody can shadow a private package on a public index.
 		Example: `  seshat advise -r requirements.txt --python-version 3.11 --glibc 2.36 --arch x86_64 \
       --format requirements -o requirements.lock
   seshat advise --pipfile Pipfile --python-version 3.11 --platform manylinux_2_28_x86_64 \
-      --platform manylinux2014_x86_64 --format pipfile-lock -o Pipfile.lock --explain`,
+      --platform manylinux2014_x86_64 --format pipfile-lock -o Pipfile.lock --explain
+  # For an image: its Python, glibc, installed packages and CUDA set the target
+  seshat advise --image quay.io/org/app:1.2 -r requirements.txt -o requirements.lock --report report.json
+  seshat advise --root / --pipfile Pipfile --format pipfile-lock -o Pipfile.lock --installed keep
+  seshat advise --analysis analysis.json -r requirements.txt --recommendation-type security --advisories ./advisory-database`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAdvise(cmd, &f) },
 	}

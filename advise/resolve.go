@@ -117,9 +117,11 @@ func (e *NoSolutionError) Error() string {
 
 func (e *NoSolutionError) Unwrap() error { return e.Err }
 
-// Resolve chooses a version of every package in needs, default and develop
-// together so the two agree (as pipenv does), for target t, with the files
-// src lists.
+// Resolve chooses a version of every package the input needs, default and
+// develop together so the two agree (as pipenv does), for target t, from
+// the files src lists. Exact (== or ===) pins in the input may select yanked
+// files; pins inside dependencies' metadata do not (the candidates of a
+// project are fixed when it is first listed).
 func Resolve(ctx context.Context, in *reqfile.Input, t target.Target, src Source, opts ...Option) (*Result, error) {
 	cfg := &config{concurrency: 8}
 	for _, o := range opts {

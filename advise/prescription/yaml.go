@@ -386,7 +386,7 @@ func isSeqItem(t string) bool { return t == "-" || strings.HasPrefix(t, "- ") }
 // splitKey splits "key: rest" or "key:"; keys the fast path does not handle
 // (quoted, merge, complex) report false.
 func splitKey(t string) (key, rest string, ok bool) {
-	if t == "" || strings.ContainsRune("\"'?&*!|>%@`{[#-,", rune(t[0])) && !(t[0] == '-' && len(t) > 1 && t[1] != ' ') {
+	if t == "" || strings.ContainsRune("\"'?&*!|>%@`{}[]#-,:", rune(t[0])) && !(t[0] == '-' && len(t) > 1 && t[1] != ' ') {
 		return "", "", false
 	}
 	i := strings.Index(t, ": ")
@@ -500,7 +500,7 @@ func (p *fastParser) value(rest string, num, col, indent int, inMapping bool) (*
 	switch rest[0] {
 	case '|', '>':
 		return p.blockScalar(rest, num, col, indent)
-	case '&', '*', '!', '?', '%', '@', '`', '{':
+	case '&', '*', '!', '?', '%', '@', '`', '{', '}', ']', ',', ':':
 		if rest != "{}" {
 			return nil, false
 		}
@@ -589,7 +589,7 @@ func flowSeq(s string, num, col int) (*node, bool) {
 	off := col + 1
 	for _, part := range strings.Split(inner, ",") {
 		v := strings.TrimSpace(part)
-		if v == "" {
+		if v == "" || strings.ContainsRune("-?:,[]{}#&*!|>'\"%@`", rune(v[0])) {
 			return nil, false
 		}
 		lead := len(part) - len(strings.TrimLeft(part, " "))
@@ -611,6 +611,9 @@ func (p *fastParser) blockScalar(header string, num, col, indent int) (*node, bo
 	for p.pos < len(p.lines) {
 		l := p.lines[p.pos]
 		if l.text == "" {
+			if l.indent > 0 {
+				return nil, false // spaces-only lines may be content
+			}
 			parts = append(parts, "")
 			p.pos++
 			continue

@@ -124,3 +124,29 @@ func TestFastParseRealRepository(t *testing.T) {
 		t.Errorf("%d of %d files fell back to yaml.v3; the fast path should cover 95%%", fallback, n)
 	}
 }
+
+// FuzzFastParse: whatever the fast path accepts, yaml.v3 must parse to the
+// same tree.
+func FuzzFastParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*/*/*/*.y*ml")
+	more, _ := filepath.Glob("testdata/*/*/*/*/*.y*ml")
+	for _, p := range append(seeds, more...) {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("a: [null]\nb:\n- - c\n  - 'd''e'\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := fastParse(data)
+		if !ok {
+			return
+		}
+		slow, err := slowParse(data)
+		if err != nil {
+			t.Fatalf("fast path accepted what yaml.v3 rejects (%v):\n%s", err, data)
+		}
+		if err := sameTree(fast, slow, ""); err != nil {
+			t.Fatalf("%v\n%s", err, data)
+		}
+	})
+}

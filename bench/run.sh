@@ -136,7 +136,7 @@ row() {
 }
 echo
 echo "Image: $img — ${#blobs[@]} gzip layers, $(awk -v b=$uncompressed 'BEGIN{printf "%.0f", b/1e6}') MB uncompressed," \
-  "$(awk -v b=$compressed 'BEGIN{printf "%.0f", b/1e6}') MB compressed, $files files and links; $reps runs after a warm-up, $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)."
+  "$(awk -v b=$compressed 'BEGIN{printf "%.0f", b/1e6}') MB compressed, $files files and links; $reps interleaved runs$([ "${BENCH_WARMUP:-1}" = 1 ] && echo " after a warm-up round"), $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)."
 echo
 echo "| command | median wall s | range s | × floor | peak RSS MB |"
 echo "| --- | ---: | ---: | ---: | ---: |"

@@ -265,7 +265,7 @@ func (e *pythonExtractor) interpreters(ix *FileIndex, warn func(p, format string
 		}
 		in, ok := byReal[real]
 		if !ok {
-			in = e.describe(ix, real, bin)
+			in = e.describe(ix, real, bin, warn)
 			byReal[real] = in
 			order = append(order, real)
 		}
@@ -286,7 +286,7 @@ var (
 )
 
 // describe reads what is known of the interpreter binary at real.
-func (e *pythonExtractor) describe(ix *FileIndex, real string, bin *pyBinary) *pyInterp {
+func (e *pythonExtractor) describe(ix *FileIndex, real string, bin *pyBinary, warn func(p, format string, args ...any)) *pyInterp {
 	in := &pyInterp{Interpreter: Interpreter{Path: real, Links: []string{}, Implementation: "cpython"}}
 	base := path.Base(real)
 	var libpython string
@@ -313,7 +313,7 @@ func (e *pythonExtractor) describe(ix *FileIndex, real string, bin *pyBinary) *p
 	}
 	derivedPrefix := path.Dir(path.Dir(real))
 
-	sc := findSysconfig(ix, derivedPrefix, nameMinor, freeThreaded)
+	sc := findSysconfig(ix, derivedPrefix, nameMinor, freeThreaded, warn)
 	if sc != nil {
 		in.SOABI, in.ABIFlags, in.Prefix = sc.vars["SOABI"], sc.vars["ABIFLAGS"], sc.vars["prefix"]
 		if nameMinor == "" {
@@ -415,7 +415,7 @@ type sysconfig struct {
 // findSysconfig picks the _sysconfigdata file of the interpreter under
 // prefix: prefix/lib{,64}/pythonX.Y[t]/_sysconfigdata_*.py, the one whose
 // ABIFLAGS match the binary (free-threaded or not) first.
-func findSysconfig(ix *FileIndex, prefix, minor string, freeThreaded bool) *sysconfig {
+func findSysconfig(ix *FileIndex, prefix, minor string, freeThreaded bool, warn func(p, format string, args ...any)) *sysconfig {
 	vers := []string{minor}
 	switch {
 	case minor == "":
@@ -435,10 +435,12 @@ func findSysconfig(ix *FileIndex, prefix, minor string, freeThreaded bool) *sysc
 	for _, p := range cands {
 		b, err := ix.ReadFile(p)
 		if err != nil {
+			warn(p, "reading sysconfig data: %v", err)
 			continue
 		}
 		vars := parseSysconfigVars(b, "SOABI", "ABIFLAGS", "VERSION", "prefix")
 		if len(vars) == 0 {
+			warn(p, "no build_time_vars entries (SOABI, ABIFLAGS, VERSION, prefix) found; file of an unexpected shape, ignored")
 			continue
 		}
 		sc := &sysconfig{path: p, vars: vars}

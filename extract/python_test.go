@@ -266,6 +266,9 @@ func TestPythonExtractorSharedLibpython(t *testing.T) {
 		{path: rel(v2 + "/bin/python2"), link: "python2.7"},
 		{path: rel(v2 + "/lib/libpython2.7.so.1.0"), from: v2 + "/lib/libpython2.7.so.1.0"},
 		{path: rel(v2 + "/lib/python2.7/_sysconfigdata.py"), from: v2 + "/lib/python2.7/_sysconfigdata.py"},
+		// A sysconfigdata of an unexpected shape (read first: it sorts
+		// before the real one): a warning naming it, and the real one used.
+		{path: rel(v3 + "/lib/python3.12/_sysconfigdata__linux_aarch64-linux-gnu.py"), data: "from _x import *\nbuild_time_vars = make()\n"},
 	}
 	for _, sc := range sc3 {
 		entries = append(entries, treeEntry{path: rel(sc), from: sc})
@@ -293,8 +296,8 @@ func TestPythonExtractorSharedLibpython(t *testing.T) {
 	if len(a.Python.Environments) != 1 || a.Python.Environments[0].Interpreter != v3+"/bin/python3.12" {
 		t.Errorf("environments = %+v", a.Python.Environments)
 	}
-	if len(a.Warnings) != 0 {
-		t.Errorf("warnings: %+v", a.Warnings)
+	if len(a.Warnings) != 1 || a.Warnings[0].Path != v3+"/lib/python3.12/_sysconfigdata__linux_aarch64-linux-gnu.py" {
+		t.Errorf("warnings: %+v, want one naming the odd sysconfigdata", a.Warnings)
 	}
 }
 

@@ -265,7 +265,7 @@ func adviseArgs(c *config, s *Settings, input string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", input, err)
 		}
-		if len(in.Indexes) == 0 && s.IndexURL != "" {
+		if s.IndexURL != "" && !namesIndex(input, in.Indexes) {
 			args = append(args, "--index-url", s.IndexURL)
 		}
 		for _, u := range s.ExtraIndexURLs {
@@ -273,6 +273,20 @@ func adviseArgs(c *config, s *Settings, input string) ([]string, error) {
 		}
 	}
 	return args, nil
+}
+
+// namesIndex tells whether the input itself names an index. A Pipfile
+// without [[source]] reads as naming PyPI (pipenv's default); there the
+// builder's PIP_INDEX_URL, often a mirror, is what the build means.
+func namesIndex(input string, idx []reqfile.Index) bool {
+	if len(idx) == 0 {
+		return false
+	}
+	if filepath.Base(input) == "Pipfile" {
+		data, err := os.ReadFile(input)
+		return err != nil || strings.Contains(string(data), "[[source]]")
+	}
+	return true
 }
 
 // pythonOnPath is the image path of the first python3 (else python) on the

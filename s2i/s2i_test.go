@@ -123,6 +123,8 @@ func TestAssembleArguments(t *testing.T) {
 		// pip lets the file's own --index-url win; so does seshat.
 		{name: "the file's index wins", app: map[string]string{"requirements.txt": "--index-url http://127.0.0.1:8/simple\nflask\n"}, env: []string{"PIP_INDEX_URL=http://127.0.0.1:9/simple"},
 			want: "--root ROOT -r ROOT/tmp/src/requirements.txt --python /opt/app-root/bin/python3 --format requirements --cache-dir CACHE -o ROOT/tmp/src/requirements.txt"},
+		{name: "a Pipfile without sources takes pip's variable", app: map[string]string{"Pipfile": "[packages]\nflask = \"*\"\n"}, env: []string{"PIP_INDEX_URL=http://127.0.0.1:9/simple"},
+			want: "--root ROOT --pipfile ROOT/tmp/src/Pipfile --python /opt/app-root/bin/python3 --format requirements --index-url http://127.0.0.1:9/simple --cache-dir CACHE -o ROOT/tmp/src/requirements.txt"},
 		{name: "dry run writes nothing", app: map[string]string{"pyproject.toml": "[project]\nname = \"a\"\nversion = \"1\"\ndependencies = [\"flask\"]\n"}, env: []string{"SESHAT_DRY_RUN=1"},
 			want: "--root ROOT --pyproject ROOT/tmp/src/pyproject.toml --python /opt/app-root/bin/python3 --format requirements --cache-dir CACHE"},
 	} {

@@ -331,3 +331,53 @@ func ociImage(dir string) (v1.Image, error) {
 	}
 	return idx.Image(m.Manifests[0].Digest)
 }
+
+// Extending an image with x 2.0 and y (which needs x<3) installed as
+// dist-info directories: w, which accepts x 2.0, leaves x out of the lock;
+// z, which needs x>=3, puts x 3.0 in, and the report names the change and
+// the installed y it breaks.
+func TestInstalledChangeReported(t *testing.T) {
+	site := "usr/lib/python3/dist-packages/"
+	ref := buildImage(t, imageSpec{fromRoot: debianPython, files: map[string]string{
+		site + "x-2.0.dist-info/METADATA":  "Metadata-Version: 2.1\nName: x\nVersion: 2.0\n\n",
+		site + "x-2.0.dist-info/INSTALLER": "pip\n",
+		site + "y-1.0.dist-info/METADATA":  "Metadata-Version: 2.1\nName: y\nVersion: 1.0\nRequires-Dist: x<3\n\n",
+		site + "y-1.0.dist-info/INSTALLER": "pip\n",
+	}})
+	env, err := advise.NewImageEnvironment(analyze(t, ref), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Installed["x"].Version != "2.0" || env.Installed["y"].Version != "1.0" {
+		t.Fatalf("installed %v, want x 2.0 and y 1.0", env.Installed)
+	}
+	srv := pyindex.Start(t, writeDists(t,
+		dist{name: "x", version: "2.0"}, dist{name: "x", version: "3.0"},
+		dist{name: "w", version: "1.0", requires: []string{"x>=1"}},
+		dist{name: "z", version: "1.0", requires: []string{"x>=3"}},
+	))
+
+	res, rep, err := resolveImage(t, srv, env, "w\n", advise.ImageSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffPins(t, "expected", pins(res.Lock), map[string]string{"w": "1.0"})
+	if len(rep.Kept) != 1 || rep.Kept[0].Name != "x" || len(rep.Changed) != 0 {
+		t.Errorf("w: kept %+v, changed %+v; want x kept", rep.Kept, rep.Changed)
+	}
+
+	res, rep, err = resolveImage(t, srv, env, "z\n", advise.ImageSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffPins(t, "expected", pins(res.Lock), map[string]string{"z": "1.0", "x": "3.0"})
+	if len(rep.Changed) != 1 || rep.Changed[0].Name != "x" || rep.Changed[0].Installed != "2.0" || rep.Changed[0].Locked != "3.0" {
+		t.Errorf("z: changed %+v, want x 2.0 → 3.0", rep.Changed)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool {
+		return strings.Contains(w, "the lock's x 3.0 breaks y 1.0") && strings.Contains(w, "requires x<3")
+	}) {
+		t.Errorf("z: warnings %q do not name the broken y", rep.Warnings)
+	}
+	diffPins(t, "pip install", pipInstall(t, srv, res.Lock, env.Target), pins(res.Lock))
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/seshat-dev/seshat/advise/pep440"
+	"github.com/seshat-dev/seshat/advise/pep508"
 	"github.com/seshat-dev/seshat/advise/prescription"
 	"github.com/seshat-dev/seshat/advise/target"
 )
@@ -124,7 +125,51 @@ func newReport(env *ImageEnvironment, t target.Target, s ImageSettings, res *Res
 	for _, c := range r.Changed {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the image has %s, the lock installs %s (%s)", c.Name, c.Installed, c.Locked, c.Why))
 	}
+	if s.Installed != InstalledIgnore {
+		broken := brokenInstalled(env, t, res)
+		r.Warnings = append(r.Warnings, broken...)
+		res.Warnings = append(res.Warnings, broken...)
+	}
 	return r
+}
+
+// brokenInstalled names the installed distributions the lock would leave
+// with an unmet requirement: those it does not replace but whose
+// requirement on a package it changes no longer holds.
+func brokenInstalled(env *ImageEnvironment, t target.Target, res *Result) []string {
+	locked := map[string]string{}
+	for _, p := range res.Lock.Packages {
+		locked[p.Name] = p.Version
+	}
+	menv := environment(t)
+	var out []string
+	names := make([]string, 0, len(env.Installed))
+	for name := range env.Installed {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if _, replaced := locked[name]; replaced {
+			continue
+		}
+		d := env.Installed[name]
+		for _, line := range d.Requires {
+			req, err := pep508.ParseRequirement(line)
+			if err != nil || !req.Marker.Evaluate(menv, "") {
+				continue
+			}
+			v, ok := locked[req.Canonical()]
+			if !ok {
+				continue
+			}
+			pv, err := pep440.Parse(v)
+			if err == nil && !req.Specifier.Contains(pv, true) {
+				out = append(out, fmt.Sprintf("the lock's %s %s breaks %s %s installed in %s, which requires %s; add %s to the requirements to have it resolved too",
+					req.Canonical(), v, d.Name, d.Version, d.Location, requirementText(req), name))
+			}
+		}
+	}
+	return out
 }
 
 func equalVersions(a, b string) bool {

@@ -24,6 +24,7 @@ vet:
 
 test: fixtures vet
 	SESHAT_FIXTURES="$(FIXTURES)" $(GO) test -count=1 -timeout 40m ./...
+	cd tekton/validate && $(GO) test -count=1 ./...
 
 bench: build fixtures
 	bash bench/run.sh

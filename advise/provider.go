@@ -135,20 +135,7 @@ func newProvider(ctx context.Context, src Source, t target.Target, cfg *config) 
 
 // environment turns the target's marker values into a pep508.Environment.
 func environment(t target.Target) pep508.Environment {
-	m := t.Markers()
-	return pep508.Environment{
-		PythonVersion:                m["python_version"],
-		PythonFullVersion:            m["python_full_version"],
-		ImplementationName:           m["implementation_name"],
-		ImplementationVersion:        m["implementation_version"],
-		PlatformPythonImplementation: m["platform_python_implementation"],
-		PlatformMachine:              m["platform_machine"],
-		PlatformRelease:              m["platform_release"],
-		PlatformSystem:               m["platform_system"],
-		PlatformVersion:              m["platform_version"],
-		SysPlatform:                  m["sys_platform"],
-		OSName:                       m["os_name"],
-	}
+	return pep508.EnvironmentFromMap(t.Markers())
 }
 
 // describeTarget names the target in explanations: "CPython 3.11 (cp311) on manylinux_2_36_x86_64".

@@ -53,6 +53,15 @@ type builder struct {
 	indexURL, hookSource string
 }
 
+// TestMain removes the seshat binary the tests built, once all are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if seshatBin != "" {
+		os.RemoveAll(filepath.Dir(seshatBin))
+	}
+	os.Exit(code)
+}
+
 var (
 	buildOnce sync.Once
 	seshatBin string

@@ -68,6 +68,15 @@ func loadTask(t *testing.T) *task {
 	return &tk
 }
 
+// TestMain removes the seshat binary the tests built, once all are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if seshatDir != "" {
+		os.RemoveAll(seshatDir)
+	}
+	os.Exit(code)
+}
+
 var (
 	buildOnce sync.Once
 	seshatDir string

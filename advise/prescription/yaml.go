@@ -494,7 +494,9 @@ func (p *fastParser) value(rest string, num, col, indent int, inMapping bool) (*
 				return p.block(indent)
 			}
 		}
-		return p.newNode(node{kind: scalarNode, tag: tagNull, line: num, col: col}), true
+		// An implicit null: yaml.v3 places it by rules of its own, and
+		// real prescriptions hardly have one, so let yaml.v3 do it.
+		return nil, false
 	}
 	var n *node
 	switch rest[0] {

@@ -836,23 +836,7 @@ func BenchmarkGunzipFloor(b *testing.B) {
 // debian12Layers opens the mmdebstrap Debian 12 image that `make fixtures`
 // builds (testdata/fixtures.d/11-debian.sh) as an OCI layout.
 func debian12Layers(b *testing.B) []v1.Layer {
-	p, err := layout.FromPath(fixtures.Path(b, "images/debian12"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		b.Fatal(err)
-	}
-	img, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ls, err := img.Layers()
+	ls, err := fixtures.LayoutImage(b, fixtures.Path(b, "images/debian12")).Layers()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-
 	"github.com/seshat-dev/seshat/extract"
 	"github.com/seshat-dev/seshat/internal/fixtures"
 	"github.com/seshat-dev/seshat/internal/testregistry"
@@ -168,23 +166,7 @@ func TestAnalyzeCache(t *testing.T) {
 // layers lists the layer blob files of the sample layout at dir.
 func (anExpected) layers(t *testing.T, dir string) []string {
 	t.Helper()
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := img.Layers()
+	ls, err := fixtures.LayoutImage(t, dir).Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,16 +251,7 @@ func TestAnalyzeExitCodes(t *testing.T) {
 // behind TLS and htpasswd; wrong credentials exit 4, right ones analyze.
 func TestAnalyzeWrongCredentials(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.WithTLSAuth("alice", "s3cret"))
-	p, err := layout.FromPath(anSample(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, _ := p.ImageIndex()
-	m, _ := idx.IndexManifest()
-	img, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := fixtures.LayoutImage(t, anSample(t))
 	ref := reg.Ref("team/sample:1")
 	reg.Push(t, ref, img)
 	_, stderr, code := anRun(t, ref, "--insecure", "--creds", "alice:wrong", "--no-cache")

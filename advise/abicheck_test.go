@@ -3,7 +3,6 @@ package advise_test
 import (
 	"archive/zip"
 	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -53,23 +52,7 @@ func writeCompiledWheel(t *testing.T, dir, name, version, tag string, so []byte)
 		{info + "METADATA", fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n\n", name, version)},
 		{info + "WHEEL", "Wheel-Version: 1.0\nGenerator: seshat-test\nRoot-Is-Purelib: false\nTag: " + tag + "\n"},
 	}
-	var record strings.Builder
-	for _, e := range files {
-		sum := sha256.Sum256([]byte(e[1]))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", e[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(e[1]))
-	}
-	fmt.Fprintf(&record, "%sRECORD,,\n", info)
-	files = append(files, [2]string{info + "RECORD", record.String()})
-	for _, e := range files {
-		w, err := zw.Create(e[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(e[1]))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeWheelEntries(t, zw, info, files)
 	return path
 }
 

@@ -97,23 +97,7 @@ func writeWheel(t *testing.T, path, stem, tag, metadata string) {
 		{info + "METADATA", metadata},
 		{info + "WHEEL", "Wheel-Version: 1.0\nGenerator: seshat-test\nRoot-Is-Purelib: true\nTag: " + tag + "\n"},
 	}
-	var record strings.Builder
-	for _, e := range files {
-		sum := sha256.Sum256([]byte(e[1]))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", e[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(e[1]))
-	}
-	fmt.Fprintf(&record, "%sRECORD,,\n", info)
-	files = append(files, [2]string{info + "RECORD", record.String()})
-	for _, e := range files {
-		w, err := zw.Create(e[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(e[1]))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeWheelEntries(t, zw, info, files)
 }
 
 func writeSdist(t *testing.T, path, stem, metadata string) {
@@ -389,5 +373,28 @@ func TestUnknownExtraWarns(t *testing.T) {
 	}
 	if !slices.Contains(res.Warnings, `alpha 1.0 does not provide the extra "nope"`) {
 		t.Errorf("warnings = %q", res.Warnings)
+	}
+}
+
+// writeWheelEntries writes files and the RECORD that lists their hashes (as
+// a wheel must, for pip to install it) into zw, then closes it.
+func writeWheelEntries(t *testing.T, zw *zip.Writer, info string, files [][2]string) {
+	t.Helper()
+	var record strings.Builder
+	for _, e := range files {
+		sum := sha256.Sum256([]byte(e[1]))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", e[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(e[1]))
+	}
+	fmt.Fprintf(&record, "%sRECORD,,\n", info)
+	files = append(files, [2]string{info + "RECORD", record.String()})
+	for _, e := range files {
+		w, err := zw.Create(e[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(e[1]))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/seshat-dev/seshat/internal/fixtures"
@@ -56,40 +55,13 @@ type builder struct {
 // TestMain removes the seshat binary the tests built, once all are done.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if seshatBin != "" {
-		os.RemoveAll(filepath.Dir(seshatBin))
-	}
+	fixtures.RemoveBuilt()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	seshatBin string
-	buildErr  error
-	buildOut  []byte
-)
-
-// staticSeshat builds cmd/seshat once, statically, as the Containerfile
-// does: the builder image has no Go and may have another libc.
-func staticSeshat(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "seshat-s2i-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		seshatBin = filepath.Join(dir, "seshat")
-		cmd := exec.Command("go", "build", "-o", seshatBin, "./cmd/seshat")
-		cmd.Dir = fixtures.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("building seshat: %v\n%s", buildErr, buildOut)
-	}
-	return seshatBin
-}
+// staticSeshat is seshat as the Containerfile builds it: the builder image
+// has no Go and may have another libc.
+func staticSeshat(t *testing.T) string { return fixtures.StaticSeshat(t) }
 
 func newBuilder(t *testing.T, app map[string]string) *builder {
 	t.Helper()

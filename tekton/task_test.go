@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -71,38 +70,13 @@ func loadTask(t *testing.T) *task {
 // TestMain removes the seshat binary the tests built, once all are done.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if seshatDir != "" {
-		os.RemoveAll(seshatDir)
-	}
+	fixtures.RemoveBuilt()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	seshatDir string
-	buildErr  error
-	buildOut  []byte
-)
-
-// seshatOnPath builds cmd/seshat into a directory to put on PATH, as the
+// seshatOnPath is a directory holding seshat, to put on PATH as the
 // SESHAT_IMAGE has it.
-func seshatOnPath(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		seshatDir, buildErr = os.MkdirTemp("", "seshat-tekton-bin-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(seshatDir, "seshat"), "./cmd/seshat")
-		cmd.Dir = fixtures.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("building seshat: %v\n%s", buildErr, buildOut)
-	}
-	return seshatDir
-}
+func seshatOnPath(t *testing.T) string { return filepath.Dir(fixtures.StaticSeshat(t)) }
 
 // Tekton substitutes these in env values; the catalog asks that scripts see
 // params only through env, never as $(params.X) pasted into the script.

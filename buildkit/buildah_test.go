@@ -68,7 +68,19 @@ func TestContainerfileExampleWithBuildah(t *testing.T) {
 		}
 	}
 	index := pyindex.Start(t, fixtures.Path(t, "wheels"))
-	base := "oci:" + fixtures.Path(t, "images/debian12") + ":latest"
+	// buildah parses an oci: path as an image name, which must be lowercase,
+	// and the checkout may live anywhere: reach the layout through a
+	// lowercase link.
+	linkDir, err := os.MkdirTemp("", "seshat-buildah-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(linkDir) })
+	layoutLink := filepath.Join(linkDir, "debian12")
+	if err := os.Symlink(fixtures.Path(t, "images/debian12"), layoutLink); err != nil {
+		t.Fatal(err)
+	}
+	base := "oci:" + layoutLink + ":latest"
 	// Host network: the index listens on the host's loopback; nothing else
 	// is reachable or configured.
 	out := b.run("bud", "--isolation", "chroot", "--network", "host",

@@ -50,8 +50,23 @@ func smallGraph(rng *rand.Rand) (graph, []string) {
 	return g, root
 }
 
+// smallConflicts makes random conflicts over the graph's versions.
+func smallConflicts(rng *rand.Rand, g graph) map[string][]string {
+	names := []string{"a", "b", "c", "d", "e"}
+	out := map[string][]string{}
+	for _, name := range names {
+		for v := range g[name] {
+			if rng.IntN(3) == 0 {
+				other := names[rng.IntN(len(names))]
+				out[name+" "+v] = append(out[name+" "+v], fmt.Sprintf("%s>=%d.0", other, 1+rng.IntN(3)))
+			}
+		}
+	}
+	return out
+}
+
 // solvable searches every assignment of a version, or none, to each package.
-func solvable(g graph, root []string) bool {
+func solvable(g graph, conflicts map[string][]string, root []string) bool {
 	names := []string{"a", "b", "c", "d", "e"}
 	choice := map[Package]string{}
 	holds := func(reqs []string) bool {
@@ -73,6 +88,11 @@ func solvable(g graph, root []string) bool {
 				if !holds(g[string(p)][v]) {
 					return false
 				}
+				for _, d := range parseDeps(conflicts[string(p)+" "+v]) {
+					if w, ok := choice[d.Package]; ok && d.Accepts(w) && (d.Package != p || w != v) {
+						return false
+					}
+				}
 			}
 			return true
 		}
@@ -93,25 +113,38 @@ func solvable(g graph, root []string) bool {
 }
 
 func TestSolveAgreesWithExhaustiveSearch(t *testing.T) {
-	rng := rand.New(rand.NewPCG(4, 4))
-	var solved, failed int
+	agreeWithExhaustiveSearch(t, rand.New(rand.NewPCG(4, 4)), false)
+}
+
+// Conflicts, which require nothing, must not make the solver miss a solution or invent one.
+func TestSolveWithConflictsAgreesWithExhaustiveSearch(t *testing.T) {
+	agreeWithExhaustiveSearch(t, rand.New(rand.NewPCG(5, 5)), true)
+}
+
+func agreeWithExhaustiveSearch(t *testing.T, rng *rand.Rand, withConflicts bool) {
+	var solved, failed, conflicting int
 	for i := range 2000 {
 		g, root := smallGraph(rng)
-		p := &memProvider{g: g}
+		var conflicts map[string][]string
+		if withConflicts {
+			conflicts = smallConflicts(rng, g)
+			conflicting += len(conflicts)
+		}
+		p := &memProvider{g: g, conflicts: conflicts}
 		sol, err := Solve(context.Background(), p, parseDeps(root))
 		var nse *NoSolutionError
 		if err != nil && !errors.As(err, &nse) {
 			t.Fatalf("graph %d: %v\n%v\nroot %v", i, err, g, root)
 		}
-		want := solvable(g, root)
+		want := solvable(g, conflicts, root)
 		switch {
 		case err == nil && !want:
 			t.Fatalf("graph %d: solver found %s but exhaustive search finds no solution\n%v\nroot %v", i, render(sol, nil), g, root)
 		case err != nil && want:
-			t.Fatalf("graph %d: solver says\n%s\nbut a solution exists\n%v\nroot %v", i, err, g, root)
+			t.Fatalf("graph %d: solver says\n%s\nbut a solution exists\n%v\nconflicts %v\nroot %v", i, err, g, conflicts, root)
 		case err == nil:
 			solved++
-			checkSolution(t, solveCase{root: root, g: g}, sol)
+			checkSolution(t, solveCase{root: root, g: g, conflicts: conflicts}, sol)
 		default:
 			failed++
 			if msg := err.Error(); !strings.HasSuffix(msg, "no solution exists.") {

@@ -14,9 +14,10 @@ type graph map[string]map[string][]string
 // memProvider serves a graph with candidates newest first, recording what the solver asks.
 type memProvider struct {
 	g           graph
-	unavailable map[string]string // reasons for packages without candidates
-	unusable    map[string]string // "pkg version" → reason
-	fail        map[string]error  // "pkg" or "pkg version" → error to return
+	unavailable map[string]string   // reasons for packages without candidates
+	unusable    map[string]string   // "pkg version" → reason
+	fail        map[string]error    // "pkg" or "pkg version" → error to return
+	conflicts   map[string][]string // "pkg version" → requirements it cannot be chosen with, one Conflict each
 	asked       []string
 }
 
@@ -43,6 +44,14 @@ func (m *memProvider) Dependencies(_ context.Context, pkg Package, version strin
 		return nil, &Unusable{Reason: why}
 	}
 	return parseDeps(m.g[string(pkg)][version]), nil
+}
+
+func (m *memProvider) Conflicts(_ context.Context, pkg Package, version string) ([]Conflict, error) {
+	var out []Conflict
+	for _, r := range m.conflicts[string(pkg)+" "+version] {
+		out = append(out, Conflict{With: []Dependency{parseDep(r)}, Reason: "test conflict"})
+	}
+	return out, nil
 }
 
 func (m *memProvider) Unavailable(dep Dependency) string { return m.unavailable[string(dep.Package)] }

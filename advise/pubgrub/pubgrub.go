@@ -60,6 +60,23 @@ type Dependency struct {
 	Text string
 }
 
+// Conflict says that a package version cannot be chosen together with other packages at the
+// versions their Accepts allow (all of them at once), unlike a Dependency, without requiring them:
+// "flask-openid<1.3 does not work with setuptools>=58". The solver backtracks around it like any
+// other incompatibility.
+type Conflict struct {
+	With []Dependency
+	// Reason is why, quoted in explanations.
+	Reason string
+}
+
+// ConflictProvider is optionally implemented by a Provider whose package versions rule out
+// combinations with other packages. The solver asks once per package version, right after
+// Dependencies.
+type ConflictProvider interface {
+	Conflicts(ctx context.Context, pkg Package, version string) ([]Conflict, error)
+}
+
 // AvailabilityExplainer is optionally implemented by a Provider that can say why none of a
 // package's candidates satisfies a dependency — typically because the versions that would were
 // filtered out, as in "no version of markupsafe has a wheel for cp311 manylinux_2_17_x86_64".

@@ -20,6 +20,7 @@ type solveCase struct {
 	g           graph
 	unavailable map[string]string
 	unusable    map[string]string
+	conflicts   map[string][]string
 }
 
 // The first six cases are the worked examples of pub's doc/solver.md, with ^1.0.0 written as
@@ -243,6 +244,35 @@ var solveCases = []solveCase{
 		},
 	},
 	{
+		// A conflict rules out the newest app with the setuptools chosen, without requiring
+		// setuptools of app's other versions.
+		name: "conflict_backtracks_to_older_version",
+		root: []string{"app", "setuptools>=50"},
+		g: graph{
+			"app":        {"1.3.0": nil, "1.2.0": nil},
+			"setuptools": {"58.0.0": nil, "57.0.0": nil},
+		},
+		conflicts: map[string][]string{"app 1.3.0": {"setuptools>=58.0.0"}},
+	},
+	{
+		name: "conflict_with_an_unrequired_package_is_moot",
+		root: []string{"app"},
+		g: graph{
+			"app":        {"1.3.0": nil},
+			"setuptools": {"58.0.0": nil},
+		},
+		conflicts: map[string][]string{"app 1.3.0": {"setuptools>=58.0.0"}},
+	},
+	{
+		name: "conflict_without_solution",
+		root: []string{"app", "setuptools>=58"},
+		g: graph{
+			"app":        {"1.3.0": nil, "1.2.0": nil},
+			"setuptools": {"58.0.0": nil, "57.0.0": nil},
+		},
+		conflicts: map[string][]string{"app 1.3.0": {"setuptools>=58.0.0"}, "app 1.2.0": {"setuptools>=57.0.0"}},
+	},
+	{
 		name: "requirement_with_no_matching_version",
 		root: []string{"foo"},
 		g: graph{
@@ -267,7 +297,7 @@ func pinnedPerVersion(n int) graph {
 func TestSolve(t *testing.T) {
 	for _, tc := range solveCases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &memProvider{g: tc.g, unavailable: tc.unavailable, unusable: tc.unusable}
+			p := &memProvider{g: tc.g, unavailable: tc.unavailable, unusable: tc.unusable, conflicts: tc.conflicts}
 			sol, err := Solve(context.Background(), p, parseDeps(tc.root))
 			var nse *NoSolutionError
 			if err != nil && !errors.As(err, &nse) {
@@ -304,6 +334,11 @@ func checkSolution(t *testing.T, tc solveCase, sol *Solution) {
 		check(string(c.Package)+"=="+c.Version, tc.g[string(c.Package)][c.Version])
 		if _, ok := tc.g[string(c.Package)][c.Version]; !ok {
 			t.Errorf("%s==%s is not a candidate", c.Package, c.Version)
+		}
+		for _, d := range parseDeps(tc.conflicts[string(c.Package)+" "+c.Version]) {
+			if v, ok := sol.Version(d.Package); ok && d.Accepts(v) && d.Package != c.Package {
+				t.Errorf("%s==%s was chosen with %s==%s, which it conflicts with", c.Package, c.Version, d.Package, v)
+			}
 		}
 		if why, ok := tc.unusable[string(c.Package)+" "+c.Version]; ok {
 			t.Errorf("%s==%s was chosen although it is unusable: %s", c.Package, c.Version, why)
@@ -342,7 +377,7 @@ func TestSolveIsDeterministic(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var first string
 			for i := range 5 {
-				p := &memProvider{g: tc.g, unavailable: tc.unavailable, unusable: tc.unusable}
+				p := &memProvider{g: tc.g, unavailable: tc.unavailable, unusable: tc.unusable, conflicts: tc.conflicts}
 				sol, err := Solve(context.Background(), p, parseDeps(tc.root))
 				got := render(sol, err) + strings.Join(p.asked, "\n")
 				if i == 0 {
@@ -358,7 +393,7 @@ func TestSolveIsDeterministic(t *testing.T) {
 func TestSolveAsksEachQuestionOnce(t *testing.T) {
 	for _, tc := range solveCases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &memProvider{g: tc.g, unavailable: tc.unavailable, unusable: tc.unusable}
+			p := &memProvider{g: tc.g, unavailable: tc.unavailable, unusable: tc.unusable, conflicts: tc.conflicts}
 			Solve(context.Background(), p, parseDeps(tc.root))
 			seen := map[string]bool{}
 			for _, q := range p.asked {

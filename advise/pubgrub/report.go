@@ -246,6 +246,17 @@ func (r *reporter) fact(ic *incompat) string {
 	case kindUnusable:
 		ps := r.s.pkgs[ic.terms[0].pkg]
 		return fmt.Sprintf("%s==%s cannot be used (%s)", ps.name, ps.versions[ic.terms[0].set.first()], ic.reason)
+	case kindConflict:
+		ps := r.s.pkgs[ic.terms[0].pkg]
+		var others []string
+		for _, t := range ic.terms[1:] {
+			others = append(others, r.versions(t.pkg, t.set))
+		}
+		s := fmt.Sprintf("%s==%s cannot be chosen with %s", ps.name, ps.versions[ic.terms[0].set.first()], joinList(others, "and"))
+		if ic.reason != "" {
+			s += " (" + ic.reason + ")"
+		}
+		return s
 	default:
 		return "the root requirements must be met"
 	}

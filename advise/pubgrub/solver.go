@@ -15,6 +15,7 @@ const (
 	kindRoot       kind = iota // {not root}: the root must be chosen
 	kindDependency             // {from in set, not to in set}: a dependency, from Provider or the root
 	kindUnusable               // {pkg == version}: the provider refused that version
+	kindConflict               // {pkg == version, other in set, …}: a Conflict from the provider
 	kindDerived                // learned during conflict resolution from causes
 )
 
@@ -27,7 +28,7 @@ type incompat struct {
 	from, to int
 	dep      Dependency
 	empty    bool
-	reason   string // kindUnusable
+	reason   string // kindUnusable, kindConflict
 	causes   [2]*incompat
 	// superseded marks a dependency merged into a wider one; it stays valid as a cause.
 	superseded bool
@@ -59,9 +60,16 @@ type edge struct {
 }
 
 type versionDeps struct {
-	edges    []edge
-	unusable string
-	added    bool
+	edges     []edge
+	conflicts []conflictEdges
+	unusable  string
+	added     bool
+}
+
+// conflictEdges is a Conflict with its packages numbered and accepted sets computed.
+type conflictEdges struct {
+	with   []edge
+	reason string
 }
 
 type pkgState struct {
@@ -456,6 +464,17 @@ func (s *solver) addDependencies(pkg, v int, vd *versionDeps) {
 		s.merge[key] = ic
 		s.add(ic)
 	}
+conflicts:
+	for _, c := range vd.conflicts {
+		terms := []term{{pkg: pkg, pos: true, set: singleton(n, v)}}
+		for _, e := range c.with {
+			if e.set.empty() || e.to == pkg {
+				continue conflicts // no version of the other package is ruled out with this one
+			}
+			terms = append(terms, term{pkg: e.to, pos: true, set: e.set})
+		}
+		s.add(&incompat{kind: kindConflict, reason: c.reason, terms: terms})
+	}
 }
 
 // id returns the solver's number for pkg, loading its candidates the first time.
@@ -510,24 +529,50 @@ func (s *solver) dependencies(ctx context.Context, pkg, v int) (*versionDeps, er
 	}
 	vd := &versionDeps{}
 	for _, d := range deps {
-		to, err := s.id(ctx, d.Package)
+		e, err := s.edge(ctx, d)
 		if err != nil {
 			return nil, err
 		}
-		tps := s.pkgs[to]
-		set := make(vset, (len(tps.versions)+63)/64)
-		for i, ver := range tps.versions {
-			if d.Accepts == nil || d.Accepts(ver) {
-				set.add(i)
+		vd.edges = append(vd.edges, e)
+	}
+	if cp, ok := s.p.(ConflictProvider); ok && pkg != rootID {
+		conflicts, err := cp.Conflicts(ctx, ps.name, ps.versions[v])
+		if err != nil {
+			return nil, fmt.Errorf("pubgrub: reading conflicts of %s %s: %w", ps.name, ps.versions[v], err)
+		}
+		for _, c := range conflicts {
+			ce := conflictEdges{reason: c.Reason}
+			for _, d := range c.With {
+				e, err := s.edge(ctx, d)
+				if err != nil {
+					return nil, err
+				}
+				ce.with = append(ce.with, e)
 			}
+			vd.conflicts = append(vd.conflicts, ce)
 		}
-		if _, ok := tps.texts[set.key()]; !ok {
-			tps.texts[set.key()] = d.Text
-		}
-		vd.edges = append(vd.edges, edge{to: to, set: set, dep: d})
 	}
 	ps.deps[v] = vd
 	return vd, nil
+}
+
+// edge numbers d's package, listing its candidates the first time, and computes the set d accepts.
+func (s *solver) edge(ctx context.Context, d Dependency) (edge, error) {
+	to, err := s.id(ctx, d.Package)
+	if err != nil {
+		return edge{}, err
+	}
+	tps := s.pkgs[to]
+	set := make(vset, (len(tps.versions)+63)/64)
+	for i, ver := range tps.versions {
+		if d.Accepts == nil || d.Accepts(ver) {
+			set.add(i)
+		}
+	}
+	if _, ok := tps.texts[set.key()]; !ok && d.Text != "" {
+		tps.texts[set.key()] = d.Text
+	}
+	return edge{to: to, set: set, dep: d}, nil
 }
 
 func (s *solver) solution() *Solution {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 )
 
@@ -39,15 +40,22 @@ func WalkDir(ctx context.Context, root string, exs []Extractor, opt WalkOptions)
 		return nil, nil, fmt.Errorf("opening root filesystem %s: %w", root, err)
 	}
 	defer r.Close()
-	return walkRoot(ctx, r, root, hostRoot, exs, opt)
+	// r.FS() is an fs.ReadLinkFS whose Open, ReadDir and ReadLink all stay
+	// under abs.
+	return walkFS(ctx, r.FS(), root, hostRoot, exs, opt)
 }
 
-// walkRoot walks the tree under r; hostRoot says it is a running system's
-// "/", whose kernel pseudo-filesystems are skipped.
-func walkRoot(ctx context.Context, r *os.Root, root string, hostRoot bool, exs []Extractor, opt WalkOptions) (*FileIndex, []Warning, error) {
+// walkFS walks the tree of fsys from "." (named root in errors); hostRoot
+// says it is a running system's "/", whose kernel pseudo-filesystems are
+// skipped. It never follows a symlink: fsys.Open is called only for an
+// entry listed as a regular file, and what it opens must still be one.
+// Confining Open to the tree is fsys's job (os.Root does it); a name that
+// could step out of its directory ("..", "a/b") is refused here.
+func walkFS(ctx context.Context, fsys fs.FS, root string, hostRoot bool, exs []Extractor, opt WalkOptions) (*FileIndex, []Warning, error) {
 	w := newWalker(ctx, exs, opt)
 
-	err := fs.WalkDir(r.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
+	top := true // the first call is for "." itself
+	err := fs.WalkDir(fsys, ".", func(rel string, d fs.DirEntry, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
@@ -59,6 +67,16 @@ func walkRoot(ctx context.Context, r *os.Root, root string, hostRoot bool, exs [
 			w.warns.add(p, "skipped: %v", err)
 			return nil // WalkDir skips an unreadable directory by itself
 		}
+		if !top && (!fs.ValidPath(rel) || path.Base(rel) != d.Name()) {
+			// Only a foreign fs.FS can list such a name; walking it could
+			// revisit a parent forever or name a path outside the tree.
+			w.warns.add(p, "skipped: the directory lists an invalid name %q", d.Name())
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		top = false
 		if hostRoot && hostPseudoFS[p] {
 			return fs.SkipDir
 		}
@@ -77,7 +95,7 @@ func walkRoot(ctx context.Context, r *os.Root, root string, hostRoot bool, exs [
 			meta.Type = TypeDir
 		case info.Mode()&fs.ModeSymlink != 0:
 			meta.Type = TypeSymlink
-			if meta.Linkname, err = r.Readlink(rel); err != nil {
+			if meta.Linkname, err = fs.ReadLink(fsys, rel); err != nil {
 				w.warns.add(p, "symlink target unreadable: %v", err)
 			}
 		case info.Mode().IsRegular():
@@ -90,7 +108,7 @@ func walkRoot(ctx context.Context, r *os.Root, root string, hostRoot bool, exs [
 		}
 		w.ix.files[p] = &meta
 		if meta.Type == TypeRegular {
-			w.readFile(r, rel, &meta)
+			w.readFile(fsys, rel, &meta)
 		}
 		return nil
 	})
@@ -105,12 +123,12 @@ func walkRoot(ctx context.Context, r *os.Root, root string, hostRoot bool, exs [
 
 // readFile opens a regular file only when some extractor wants it; any
 // failure to read it is a warning, as a live root changes under our feet.
-func (w *walker) readFile(r *os.Root, rel string, meta *FileMeta) {
+func (w *walker) readFile(fsys fs.FS, rel string, meta *FileMeta) {
 	keep, streams := w.wants(meta.Path, meta.Size)
 	if !keep && len(streams) == 0 {
 		return
 	}
-	f, err := r.Open(rel)
+	f, err := fsys.Open(rel)
 	if err != nil {
 		w.warns.add(meta.Path, "contents unreadable: %v", err)
 		return

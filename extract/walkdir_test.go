@@ -101,7 +101,7 @@ func TestWalkDirHostRootSkipsPseudoFS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ix, _, err := walkRoot(context.Background(), r, root, true, []Extractor{keepAll}, WalkOptions{})
+	ix, _, err := walkFS(context.Background(), r.FS(), root, true, []Extractor{keepAll}, WalkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -437,7 +437,20 @@ func (p *provider) Dependencies(ctx context.Context, pkg pubgrub.Package, versio
 		}
 		reqs = append(reqs, r)
 	}
+	reqs, skip := p.cfg.hooks.adjusted(base, version, reqs)
+	if skip {
+		reqs = nil
+	}
 	deps := p.dependencies(reqs)
+	if h := p.cfg.hooks; h != nil && h.refuse != nil {
+		for i, d := range deps {
+			dep, _ := splitExtra(d.Package)
+			accepts := d.Accepts
+			deps[i].Accepts = func(v string) bool {
+				return (accepts == nil || accepts(v)) && h.refused(base, version, dep, v) == ""
+			}
+		}
+	}
 	if extra != "" {
 		v := p.parse(version)
 		deps = append([]pubgrub.Dependency{{
@@ -451,6 +464,32 @@ func (p *provider) Dependencies(ctx context.Context, pkg pubgrub.Package, versio
 	p.mu.Unlock()
 	p.prefetchDeps(deps)
 	return deps, nil
+}
+
+// Conflicts lists the combinations that prescription steps refuse for pkg
+// at version (pubgrub.ConflictProvider).
+func (p *provider) Conflicts(_ context.Context, pkg pubgrub.Package, version string) ([]pubgrub.Conflict, error) {
+	base, extra := splitExtra(pkg)
+	if extra != "" {
+		return nil, nil // the base package carries them
+	}
+	return p.cfg.hooks.conflictsOf(base, version, p.indexURL), nil
+}
+
+// indexURL is the URL of the index a listed project's files come from, ""
+// when it is not listed yet or not on a named index.
+func (p *provider) indexURL(name string) string {
+	pr, ok := p.projects.peek(name)
+	if !ok || len(pr.releases) == 0 || len(pr.releases[0].files) == 0 {
+		return ""
+	}
+	idx := pr.releases[0].files[0].file.Index
+	for _, x := range p.cfg.indexes {
+		if x.Name == idx {
+			return x.URL
+		}
+	}
+	return ""
 }
 
 // dependencies turns requirements into solver dependencies, one per package

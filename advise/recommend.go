@@ -18,6 +18,7 @@ import (
 	"github.com/seshat-dev/seshat/advise/pep440"
 	"github.com/seshat-dev/seshat/advise/pep508"
 	"github.com/seshat-dev/seshat/advise/prescription"
+	"github.com/seshat-dev/seshat/advise/pubgrub"
 	"github.com/seshat-dev/seshat/advise/reqfile"
 	"github.com/seshat-dev/seshat/advise/target"
 )
@@ -80,9 +81,19 @@ type hooks struct {
 	// replace rewrites requirements: a pseudonym swaps the package, a
 	// SkipPackage unit drops it.
 	replace func([]pep508.Requirement) []pep508.Requirement
+	// conflicts lists the combinations version of name may not be chosen
+	// in; indexURL says which index a project's files come from.
+	conflicts func(name, version string, indexURL func(string) string) []pubgrub.Conflict
+	// adjust changes the requirements of name at version: adds packages, or
+	// drops them all and reports skip (the package stays out of the lock).
+	adjust func(name, version string, reqs []pep508.Requirement) (out []pep508.Requirement, skip bool)
+	// refuse says why version of dep may not be chosen when from at
+	// fromVersion requires it, "" when it may.
+	refuse func(from, fromVersion, dep, version string) string
 
 	mu       sync.Mutex
 	kept     map[string]string   // name → version left out of the lock
+	skipped  map[string]string   // name → version step.SkipPackage left out of the lock
 	rejected map[string][]string // "name==version" → files refused by check, with why
 }
 
@@ -134,6 +145,48 @@ func (h *hooks) rewrite(reqs []pep508.Requirement) []pep508.Requirement {
 		return reqs
 	}
 	return h.replace(reqs)
+}
+
+// conflictsOf is the conflicts hook, nil-safe.
+func (h *hooks) conflictsOf(name, version string, indexURL func(string) string) []pubgrub.Conflict {
+	if h == nil || h.conflicts == nil {
+		return nil
+	}
+	return h.conflicts(name, version, indexURL)
+}
+
+// adjusted applies the adjust hook, recording a skipped package.
+func (h *hooks) adjusted(name, version string, reqs []pep508.Requirement) ([]pep508.Requirement, bool) {
+	if h == nil || h.adjust == nil {
+		return reqs, false
+	}
+	return h.adjust(name, version, reqs)
+}
+
+// skips says whether name at version was chosen only to be left out of the
+// lock by step.SkipPackage; it records the packages skipped.
+func (h *hooks) skips(name, version string) bool {
+	if h == nil || h.adjust == nil {
+		return false
+	}
+	if _, skip := h.adjust(name, version, nil); !skip {
+		return false
+	}
+	h.mu.Lock()
+	if h.skipped == nil {
+		h.skipped = map[string]string{}
+	}
+	h.skipped[name] = version
+	h.mu.Unlock()
+	return true
+}
+
+// refused applies the refuse hook.
+func (h *hooks) refused(from, fromVersion, dep, version string) string {
+	if h == nil || h.refuse == nil {
+		return ""
+	}
+	return h.refuse(from, fromVersion, dep, version)
 }
 
 // keeps says whether name at version is what the image has installed, so
@@ -236,14 +289,34 @@ func ResolveImage(ctx context.Context, in *reqfile.Input, env *ImageEnvironment,
 	if s.ABI != nil {
 		h.check = s.ABI.check(env)
 	}
-	res, err := Resolve(ctx, in, t, src, append(opts, func(c *config) { c.hooks = h })...)
-	if err != nil {
-		return nil, nil, err
-	}
+	var res *Result
+	var booted []prescription.Fired
 	if pr != nil {
-		if err := pr.final(res, h); err != nil {
+		booted = slices.Clone(pr.fired)
+	}
+	for round := 1; ; round++ {
+		var err error
+		res, err = Resolve(ctx, in, t, src, append(opts, func(c *config) { c.hooks = h })...)
+		if err != nil {
 			return nil, nil, err
 		}
+		if pr == nil {
+			break
+		}
+		learned, err := pr.final(res, h)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !learned {
+			break
+		}
+		if round == maxPrescriptionRounds {
+			return nil, nil, fmt.Errorf("prescriptions: step.SkipPackage and step.AddPackage units with state conditions still change the resolution after %d rounds; check them with seshat prescriptions validate and --explain", round)
+		}
+		// Each round starts from the same image and boots; what the
+		// resolution recorded is recorded again.
+		h.kept, h.skipped, h.rejected = map[string]string{}, map[string]string{}, map[string][]string{}
+		pr.fired = slices.Clone(booted)
 	}
 	rep := newReport(env, t, s, res, h)
 	if pr != nil {
@@ -254,6 +327,12 @@ func ResolveImage(ctx context.Context, in *reqfile.Input, env *ImageEnvironment,
 	}
 	return res, rep, nil
 }
+
+// maxPrescriptionRounds bounds the resolutions ResolveImage runs while
+// state-dependent step.SkipPackage and step.AddPackage units change the
+// lock. Each round adds at least one learned rule, so this is only reached
+// by prescriptions whose rules keep adding packages that trigger others.
+const maxPrescriptionRounds = 8
 
 // PrescriptionError is a resolution a prescription refuses: a boot or
 // stride that is not acceptable, or a step refusing a pinned package given
@@ -284,6 +363,16 @@ type prescribed struct {
 	eng   *prescription.Engine
 	mu    sync.Mutex
 	fired []prescription.Fired
+	// conflicted are the conflicts given to the solver, by "name==version".
+	conflicted map[string][]prescription.Conflict
+	// learnedSkip and learnedAdd are the step.SkipPackage and
+	// step.AddPackage units with a state condition that a resolution
+	// matched: the next round applies them to that version.
+	learnedSkip map[string]bool
+	learnedAdd  map[string][]prescription.Added
+	// skippedVia are the requirements step.SkipPackage units with
+	// package_version_from dropped, by the "name==version" that had them.
+	skippedVia map[string][]prescription.Fired
 }
 
 func (p *prescribed) add(f ...prescription.Fired) {
@@ -298,9 +387,13 @@ func (p *prescribed) add(f ...prescription.Fired) {
 // unit flags are tried last. Steps that depend on the rest of the
 // resolution, strides and wraps run on the final lock (final).
 //
-// Pseudonyms and sieve.SkipPackage rewrite requirements (rewrite).
-// TODO: step.SkipPackage and step.AddPackage, which change the graph
-// depending on the state, are not applied yet.
+// Pseudonyms and sieve.SkipPackage rewrite requirements (rewrite). Steps
+// that refuse a version together with other resolved packages become
+// solver conflicts (conflicts), so the solver backtracks around them;
+// those with package_version_from refuse versions on the dependency edge
+// (refuse); step.AddPackage and step.SkipPackage change a version's
+// dependencies (adjust) — when they have a state condition, once a round's
+// lock meets it (final).
 func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqfile.Input, h *hooks) (*prescribed, error) {
 	var pctx prescription.Context
 	if env.Analysis != nil {
@@ -326,6 +419,9 @@ func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqf
 	p.add(fired...)
 	h.excludes = append(h.excludes, p.exclude)
 	h.replace = p.rewrite
+	h.conflicts = p.conflicts
+	h.adjust = p.adjust
+	h.refuse = p.refuse
 	if s.Recommendation == RecommendStable {
 		h.demote = func(name, version string) bool {
 			return len(p.eng.Flagged(prescription.Candidate{Name: name, Version: version})) > 0
@@ -363,6 +459,109 @@ func (p *prescribed) rewrite(reqs []pep508.Requirement) []pep508.Requirement {
 	return out
 }
 
+// conflicts turns the steps that refuse c together with other resolved
+// packages into solver conflicts, which the solver backtracks around.
+func (p *prescribed) conflicts(name, version string, indexURL func(string) string) []pubgrub.Conflict {
+	c := prescription.Candidate{Name: name, Version: version, IndexURL: indexURL(name)}
+	var out []pubgrub.Conflict
+	for _, rc := range p.eng.Rules(c).Conflicts {
+		conflict := pubgrub.Conflict{Reason: "prescription " + describeFired([]prescription.Fired{rc.Fired})}
+		for _, pm := range rc.With {
+			if pm.Name == "" {
+				conflict.With = nil // "any package": not a combination the solver can name
+				break
+			}
+			text := pm.Name
+			if pm.Version != nil {
+				text += pm.Version.Raw
+			}
+			conflict.With = append(conflict.With, pubgrub.Dependency{
+				Package: pubgrub.Package(pm.Name),
+				Accepts: func(v string) bool {
+					return pm.Accepts(prescription.Candidate{Name: pm.Name, Version: v, IndexURL: indexURL(pm.Name)})
+				},
+				Text: text,
+			})
+		}
+		if len(conflict.With) > 0 {
+			p.noteConflict(c, rc)
+			out = append(out, conflict)
+		}
+	}
+	return out
+}
+
+// noteConflict remembers a conflict the solver was given, so that final
+// can report the units that actually held a version down.
+func (p *prescribed) noteConflict(c prescription.Candidate, rc prescription.Conflict) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conflicted == nil {
+		p.conflicted = map[string][]prescription.Conflict{}
+	}
+	p.conflicted[pep508.CanonicalName(c.Name)+"=="+c.Version] = append(p.conflicted[pep508.CanonicalName(c.Name)+"=="+c.Version], rc)
+}
+
+// adjust applies step.AddPackage (the package requires the added ones) and
+// step.SkipPackage (it requires nothing and stays out of the lock) to name
+// at version, for units without a state condition and for those learned
+// on an earlier round (see ResolveImage).
+func (p *prescribed) adjust(name, version string, reqs []pep508.Requirement) ([]pep508.Requirement, bool) {
+	c := prescription.Candidate{Name: name, Version: version}
+	r := p.eng.Rules(c)
+	key := pep508.CanonicalName(name) + "==" + version
+	p.mu.Lock()
+	learnedSkip := p.learnedSkip[key]
+	learnedAdd := p.learnedAdd[key]
+	p.mu.Unlock()
+	if len(r.Skip) > 0 || learnedSkip {
+		return nil, true
+	}
+	added := append(slices.Clone(learnedAdd), r.Add...)
+	out := make([]pep508.Requirement, 0, len(reqs)+len(added))
+	for _, req := range reqs {
+		if fired := p.eng.SkippedVia(c, req.Canonical()); len(fired) > 0 {
+			p.noteSkippedVia(key, fired)
+			continue
+		}
+		out = append(out, req)
+	}
+	for _, a := range added {
+		text := a.Package.Name
+		if a.Package.Version != "" {
+			text += "==" + a.Package.Version
+		}
+		req, err := pep508.ParseRequirement(text)
+		if err != nil {
+			continue // the schema checked name and version; nothing to add otherwise
+		}
+		out = append(out, req)
+	}
+	return out, false
+}
+
+// noteSkippedVia remembers the requirements of "name==version" that a
+// step.SkipPackage unit dropped, for the report.
+func (p *prescribed) noteSkippedVia(key string, fired []prescription.Fired) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.skippedVia == nil {
+		p.skippedVia = map[string][]prescription.Fired{}
+	}
+	p.skippedVia[key] = append(p.skippedVia[key], fired...)
+}
+
+// refuse applies the not_acceptable steps with package_version_from: the
+// version of dep is refused on the edge from "from".
+func (p *prescribed) refuse(from, fromVersion, dep, version string) string {
+	for _, r := range p.eng.RefusedVia(prescription.Candidate{Name: from, Version: fromVersion}, dep) {
+		if r.Version.Accepts(prescription.Candidate{Name: dep, Version: version}) {
+			return "refused by prescription " + describeFired([]prescription.Fired{r.Fired})
+		}
+	}
+	return ""
+}
+
 // exclude refuses the versions sieves remove and state-free steps refuse.
 func (p *prescribed) exclude(name string, v pep440.Version) string {
 	c := prescription.Candidate{Name: name, Version: v.String()}
@@ -397,33 +596,85 @@ func describeFired(fired []prescription.Fired) string {
 }
 
 // final runs the steps on every pin with the whole lock as state, then the
-// strides and the wraps, keeping what fired for the report.
-func (p *prescribed) final(res *Result, h *hooks) error {
+// strides and the wraps, keeping what fired for the report. A
+// step.SkipPackage or step.AddPackage unit whose state condition the lock
+// meets, and which the resolution did not apply yet, is learned for its
+// version: learned says another round must resolve with it.
+func (p *prescribed) final(res *Result, h *hooks) (learned bool, err error) {
 	st := prescription.State{Resolved: map[string]prescription.Candidate{}}
+	var pins []prescription.Candidate
 	for _, pkg := range res.Lock.Packages {
-		st.Resolved[pkg.Name] = prescription.Candidate{Name: pkg.Name, Version: pkg.Version, IndexURL: pkg.IndexURL, Develop: pkg.Develop && !pkg.Default}
+		c := prescription.Candidate{Name: pkg.Name, Version: pkg.Version, IndexURL: pkg.IndexURL, Develop: pkg.Develop && !pkg.Default}
+		st.Resolved[pkg.Name] = c
+		pins = append(pins, c)
 	}
 	for name, v := range h.kept {
 		st.Resolved[name] = prescription.Candidate{Name: name, Version: v}
 	}
-	for _, pkg := range res.Lock.Packages {
-		r := p.eng.Step(st.Resolved[pkg.Name], st)
+	skipped := map[string]bool{}
+	for name, v := range h.skipped {
+		skipped[name] = true
+		pins = append(pins, prescription.Candidate{Name: name, Version: v})
+	}
+	for _, c := range pins {
+		rules := p.eng.Rules(c)
+		for _, a := range rules.Add {
+			if _, ok := st.Resolved[pep508.CanonicalName(a.Package.Name)]; ok {
+				p.add(a.Fired)
+			}
+		}
+		p.mu.Lock()
+		via := p.skippedVia[pep508.CanonicalName(c.Name)+"=="+c.Version]
+		p.mu.Unlock()
+		p.add(via...)
+		if skipped[c.Name] {
+			// The units that skipped it, learned ones included.
+			for _, f := range p.eng.Step(c, st).Fired {
+				if f.Kind == prescription.KindSkipPackageStep {
+					p.add(f)
+				}
+			}
+			continue
+		}
+		r := p.eng.Step(c, st)
 		if r.NotAcceptable {
 			for _, f := range r.Fired {
 				if f.NotAcceptable != "" {
-					return &PrescriptionError{Fired: f}
+					// A conflict the solver could not be told, such as one
+					// on an index the package does not come from.
+					return false, &PrescriptionError{Fired: f}
 				}
 			}
 		}
+		key := pep508.CanonicalName(c.Name) + "==" + c.Version
+		p.mu.Lock()
+		if r.Skip && !p.learnedSkip[key] {
+			if p.learnedSkip == nil {
+				p.learnedSkip = map[string]bool{}
+			}
+			p.learnedSkip[key], learned = true, true
+		}
+		for _, a := range r.Add {
+			if p.learnedAdd == nil {
+				p.learnedAdd = map[string][]prescription.Added{}
+			}
+			p.learnedAdd[key] = append(p.learnedAdd[key], prescription.Added{Package: a})
+			learned = true
+		}
+		p.mu.Unlock()
 		p.add(r.Fired...)
 	}
+	if learned {
+		return true, nil
+	}
+	p.add(p.heldDown(st)...)
 	fired, err := p.eng.Stride(st)
 	var stop *prescription.StopError
 	if errors.As(err, &stop) {
-		return &PrescriptionError{Fired: stop.Fired}
+		return false, &PrescriptionError{Fired: stop.Fired}
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	p.add(fired...)
 	p.add(p.eng.Wrap(st)...)
@@ -432,7 +683,51 @@ func (p *prescribed) final(res *Result, h *hooks) error {
 			res.Warnings = append(res.Warnings, "prescription "+describeFired([]prescription.Fired{f}))
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// heldDown lists the conflicts given to the solver that shaped the lock:
+// all their packages are resolved and all but one at the versions the
+// conflict names — the one the solver moved away from (for the version the
+// step matched, to an older one).
+func (p *prescribed) heldDown(st prescription.State) []prescription.Fired {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []prescription.Fired
+	for key, rcs := range p.conflicted {
+		name, version, _ := strings.Cut(key, "==")
+		got, ok := st.Resolved[name]
+		if !ok {
+			continue
+		}
+		v, err1 := pep440.Parse(version)
+		w, err2 := pep440.Parse(got.Version)
+		if err1 != nil || err2 != nil || v.Less(w) {
+			continue
+		}
+		own := v.Equal(w)
+	conflicts:
+		for _, rc := range rcs {
+			missed := 0
+			if !own {
+				missed++
+			}
+			for _, pm := range rc.With {
+				r, ok := st.Resolved[pm.Name]
+				if !ok {
+					continue conflicts
+				}
+				if !pm.Accepts(r) {
+					missed++
+				}
+			}
+			if missed == 1 {
+				out = append(out, rc.Fired)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b prescription.Fired) int { return strings.Compare(a.Package, b.Package) })
+	return out
 }
 
 // Advisory is one known vulnerability of one package, in the OSV schema

@@ -164,3 +164,188 @@ func TestPrescriptions(t *testing.T) {
 		t.Error("GitPython warning on CentOS 7 with git installed")
 	}
 }
+
+// writePrescriptions writes a prescription tree of one file per unit list,
+// in the repository's layout.
+func writePrescriptions(t *testing.T, files map[string]string) *prescription.Set {
+	t.Helper()
+	dir := t.TempDir()
+	files[prescription.MetadataFile] = "prescription:\n  name: test\n  release: '1'\n"
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := prescription.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func firedUnit(rep *advise.Report, suffix string) bool {
+	return slices.ContainsFunc(rep.Prescriptions, func(f prescription.Fired) bool { return strings.HasSuffix(f.Unit, suffix) })
+}
+
+// Steps that depend on the rest of the resolution steer it instead of
+// failing it: a refused combination is backtracked around, step.AddPackage
+// and step.SkipPackage change the graph, with and without state conditions.
+func TestPrescriptionSteps(t *testing.T) {
+	set := writePrescriptions(t, map[string]string{
+		"ap_/app/steps.yaml": `units:
+  steps:
+  - name: AppTwoBreaksWithNewLib
+    type: step
+    should_include:
+      adviser_pipeline: true
+    match:
+      package_version:
+        name: app
+        version: ">=2.0"
+      state:
+        resolved_dependencies:
+        - name: lib
+          version: ">=2.0"
+    run:
+      not_acceptable: app 2 crashes with lib 2
+      stack_info:
+      - type: ERROR
+        message: app 2 crashes with lib 2
+        link: https://example.org/app-lib
+`,
+		"sc_/scipy/steps.yaml": `units:
+  steps:
+  - name: SciPyAddsPooch
+    type: step.AddPackage
+    should_include:
+      adviser_pipeline: true
+    match:
+      package_version:
+        name: scipy
+        version: ">=1.10"
+    run:
+      package_version:
+        name: pooch
+        locked_version: ==1.8.0
+        index_url: https://pypi.org/simple
+        develop: false
+  - name: SciPyNotNeededByOldTensorFlow
+    type: step.SkipPackage
+    should_include:
+      adviser_pipeline: true
+    match:
+      package_version:
+        name: scipy
+      state:
+        package_version_from:
+        - name: tensorflow
+          version: "<=2.3"
+    run:
+      stack_info:
+      - type: INFO
+        message: TensorFlow 2.3 lists SciPy but never imports it
+        link: https://example.org/tf-scipy
+`,
+		"si_/six/steps.yaml": `units:
+  steps:
+  - name: SixUnusedWithLegacy
+    type: step.SkipPackage
+    should_include:
+      adviser_pipeline: true
+    match:
+      package_version:
+        name: six
+      state:
+        resolved_dependencies:
+        - name: legacy
+    run:
+      stack_info:
+      - type: INFO
+        message: legacy vendors six
+        link: https://example.org/six
+`,
+	})
+	srv := pyindex.Start(t, writeDists(t,
+		dist{name: "app", version: "1.0"}, dist{name: "app", version: "2.0"},
+		dist{name: "lib", version: "1.0"}, dist{name: "lib", version: "2.0"},
+		dist{name: "scipy", version: "1.11.0"},
+		dist{name: "pooch", version: "1.8.0"}, dist{name: "pooch", version: "1.9.0"},
+		dist{name: "tensorflow", version: "2.3.0", requires: []string{"scipy"}},
+		dist{name: "modern", version: "1.0", requires: []string{"six"}},
+		dist{name: "six", version: "1.16.0"},
+		dist{name: "legacy", version: "1.0"},
+	))
+	img, err := advise.NewImageEnvironment(analyze(t, "oci:"+fixtures.Path(t, "images/debian12")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := advise.ImageSettings{Prescriptions: set}
+
+	// app 2 with lib 2 is refused: the solver keeps the newest app and takes
+	// lib 1 rather than failing, and the report names the unit.
+	res, rep, err := resolveImage(t, srv, img, "app\nlib\n", rx)
+	if err != nil {
+		t.Fatalf("app and lib: %v", err)
+	}
+	got := pins(res.Lock)
+	if got["app"] == "2.0" && got["lib"] == "2.0" || got["app"] == "" || got["lib"] == "" {
+		t.Errorf("app and lib: %v, want one of them below 2.0", got)
+	}
+	if !firedUnit(rep, "AppTwoBreaksWithNewLib") {
+		t.Errorf("report %+v does not name the step that held a version down", rep.Prescriptions)
+	}
+	// Pinned both to 2: no solution, and the explanation quotes the step.
+	_, _, err = resolveImage(t, srv, img, "app>=2\nlib>=2\n", rx)
+	var nse *advise.NoSolutionError
+	if !errors.As(err, &nse) || !strings.Contains(err.Error(), "app 2 crashes with lib 2") {
+		t.Errorf("app>=2 and lib>=2: %v, want no solution citing the prescription", err)
+	}
+
+	// step.AddPackage: scipy>=1.10 brings pooch 1.8.0, not the newest.
+	res, rep, err = resolveImage(t, srv, img, "scipy\n", rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["pooch"] != "1.8.0" {
+		t.Errorf("scipy: %v, want pooch 1.8.0 added", got)
+	}
+	if !firedUnit(rep, "SciPyAddsPooch") {
+		t.Errorf("report %+v does not name SciPyAddsPooch", rep.Prescriptions)
+	}
+
+	// step.SkipPackage from tensorflow<=2.3: scipy is not pulled in.
+	res, rep, err = resolveImage(t, srv, img, "tensorflow\n", rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["tensorflow"] != "2.3.0" || got["scipy"] != "" || got["pooch"] != "" {
+		t.Errorf("tensorflow: %v, want tensorflow 2.3.0 without scipy (and so without pooch)", got)
+	}
+	if !firedUnit(rep, "SciPyNotNeededByOldTensorFlow") {
+		t.Errorf("report %+v does not name the skip", rep.Prescriptions)
+	}
+
+	// step.SkipPackage with a state condition: six stays out of the lock
+	// only when legacy is resolved too.
+	res, rep, err = resolveImage(t, srv, img, "modern\nlegacy\n", rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["six"] != "" || got["modern"] != "1.0" || got["legacy"] != "1.0" {
+		t.Errorf("modern and legacy: %v, want six skipped", got)
+	}
+	if !firedUnit(rep, "SixUnusedWithLegacy") {
+		t.Errorf("report %+v does not name the skip", rep.Prescriptions)
+	}
+	res, _, err = resolveImage(t, srv, img, "modern\n", rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["six"] != "1.16.0" {
+		t.Errorf("modern alone: %v, want six 1.16.0", got)
+	}
+}

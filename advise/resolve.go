@@ -348,6 +348,9 @@ func (p *provider) build(in *reqfile.Input, sol *pubgrub.Solution, defaults, dev
 		if p.cfg.hooks.keeps(name, c.Version) {
 			continue // installed in the image at this version: not locked
 		}
+		if p.cfg.hooks.skips(name, c.Version) {
+			continue // a prescription leaves it out of the lock
+		}
 		pin := p.justify(pr, c, label)
 		pkg.Justification = pin.Why
 		res.Lock.Packages = append(res.Lock.Packages, pkg)

@@ -468,3 +468,122 @@ func Unique(fired []Fired) []Fired {
 	}
 	return out
 }
+
+// Rules are what the step units say about candidate c in terms a resolver
+// encodes before the rest of the resolution is known, so that it can
+// backtrack around them instead of failing on the final lock.
+type Rules struct {
+	// Conflicts are the not_acceptable steps whose state condition names
+	// resolved_dependencies: c may not be chosen with all of With.
+	Conflicts []Conflict
+	// Add are the step.AddPackage units without a state condition: c brings
+	// these packages into the resolution.
+	Add []Added
+	// Skip are the step.SkipPackage units without a state condition that
+	// match c: c stays out of the lock, and so do the dependencies only it
+	// brings.
+	Skip []Fired
+}
+
+// Conflict is a combination a step refuses.
+type Conflict struct {
+	With  []PackageMatch
+	Fired Fired
+}
+
+// Added is a package a step.AddPackage unit puts in the resolution.
+type Added struct {
+	Package Locked
+	Fired   Fired
+}
+
+// stateFree says whether m's state condition is empty.
+func stateFree(m Match) bool { return len(m.Resolved) == 0 && len(m.From) == 0 }
+
+// Rules collects the rules of the step units that match c.
+func (e *Engine) Rules(c Candidate) Rules {
+	var r Rules
+	for _, kind := range []Kind{KindStep, KindSkipPackageStep, KindAddPackageStep} {
+		for _, u := range e.candidates(kind, c.Name) {
+			for _, m := range u.Match {
+				if m.Package == nil || !m.Package.matches(c, false) {
+					continue
+				}
+				switch {
+				case kind == KindStep && u.Run.NotAcceptable != "" && len(m.Resolved) > 0 && len(m.From) == 0:
+					r.Conflicts = append(r.Conflicts, Conflict{With: m.Resolved, Fired: fire(u, c.String())})
+				case kind == KindAddPackageStep && u.Run.AddPackage != nil && stateFree(m):
+					r.Add = append(r.Add, Added{Package: *u.Run.AddPackage, Fired: fire(u, c.String())})
+				case kind == KindSkipPackageStep && stateFree(m):
+					r.Skip = append(r.Skip, fire(u, c.String()))
+				default:
+					continue
+				}
+				break
+			}
+		}
+	}
+	return r
+}
+
+// Refusal is a not_acceptable step with a package_version_from condition:
+// the versions Version allows are refused when from brings the package in.
+type Refusal struct {
+	Version PackageMatch
+	Fired   Fired
+}
+
+// RefusedVia lists the refusals of package name when candidate from
+// depends on it. package_version_from_allow_other is not told apart: the
+// edge from "from" refuses those versions either way.
+func (e *Engine) RefusedVia(from Candidate, name string) []Refusal {
+	var out []Refusal
+	for _, u := range e.candidates(KindStep, name) {
+		if u.Run.NotAcceptable == "" {
+			continue
+		}
+		for _, m := range u.Match {
+			if m.Package == nil || len(m.From) == 0 || len(m.Resolved) > 0 || !fromMatches(m.From, from) {
+				continue
+			}
+			out = append(out, Refusal{Version: *m.Package, Fired: fire(u, m.Package.Name)})
+			break
+		}
+	}
+	return out
+}
+
+// Accepts says whether c is a version this match allows, by Thoth's rules
+// for steps (pre-releases only when the specifier names one).
+func (pm *PackageMatch) Accepts(c Candidate) bool { return pm.matches(c, false) }
+
+func fromMatches(from []PackageMatch, c Candidate) bool {
+	for _, pm := range from {
+		if pm.matches(c, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// SkippedVia lists the step.SkipPackage units with package_version_from
+// that drop package name from the requirements of candidate from, as
+// Thoth's "TensorFlow 2.2 lists SciPy but never imports it". Units that
+// also give a version of name, or a resolved_dependencies condition, are
+// left to the final state, where they are checked against the lock.
+func (e *Engine) SkippedVia(from Candidate, name string) []Fired {
+	var out []Fired
+	for _, u := range e.candidates(KindSkipPackageStep, name) {
+		for _, m := range u.Match {
+			if m.Package == nil || m.Package.Version != nil || len(m.From) == 0 || len(m.Resolved) > 0 || !fromMatches(m.From, from) {
+				continue
+			}
+			if m.Package.Name != "" && m.Package.Name != pep508.CanonicalName(name) {
+				continue
+			}
+			out = append(out, fire(u, pep508.CanonicalName(name)))
+			break
+		}
+	}
+	return out
+}

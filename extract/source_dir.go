@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // dirSource is a root filesystem on disk: what runs inside a build, or an
@@ -42,7 +43,43 @@ func (d *dirSource) Info(ctx context.Context) (ImageInfo, error) {
 	}
 	info := newInfo(d.ref, "", "", nil, nil)
 	info.Platform = hostPlatform()
+	if runningRoot(d.root) {
+		info.Config.Env = runningEnv(os.Environ())
+	}
 	return info, nil
+}
+
+// runningRoot says whether root is the running system's "/", perhaps named
+// through a symlink or a bind mount: inside a build, where the image's
+// config has become the process's environment.
+func runningRoot(root string) bool {
+	if root == "/" {
+		return true
+	}
+	fi, err1 := os.Stat(root)
+	sys, err2 := os.Stat("/")
+	return err1 == nil && err2 == nil && os.SameFile(fi, sys)
+}
+
+// runningEnv keeps the variables of environ that describe the image as its
+// config's Env would — where programs are found, which Python environment
+// is active, which CUDA the image was built for — and nothing else, so no
+// credential of the build reaches an Analysis.
+func runningEnv(environ []string) []string {
+	keep := []string{}
+	for _, kv := range environ {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		switch {
+		case k == "PATH", k == "VIRTUAL_ENV", k == "APP_ROOT", k == "PYTHONHOME", k == "PYTHONPATH",
+			k == "CUDA_VERSION", k == "CUDNN_VERSION", k == "NV_CUDA_CUDART_VERSION",
+			strings.HasPrefix(k, "NVIDIA_"):
+			keep = append(keep, kv)
+		}
+	}
+	return keep
 }
 
 func (d *dirSource) Walk(ctx context.Context, exs []Extractor, opt WalkOptions) (*FileIndex, []Warning, error) {

@@ -40,7 +40,7 @@ func init() {
 
 // defaultIndex is used when neither the flags, the input file nor
 // PIP_INDEX_URL name an index.
-const defaultIndex = "https://pypi.org/simple"
+const defaultIndex = advise.DefaultIndex
 
 // inputFileError marks a failure to read the user's input file (exit code 8).
 type inputFileError struct{ err error }
@@ -145,20 +145,9 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 	if f.refresh {
 		opts = append(opts, index.WithRefresh())
 	}
-	var lockIdx []lock.Index
-	var urls []index.IndexURL
-	for _, x := range indexes {
-		urls = append(urls, index.IndexURL{Name: x.Name, URL: x.URL})
-		lockIdx = append(lockIdx, lock.Index{Name: x.Name, URL: x.URL, VerifySSL: x.VerifySSL})
-	}
-	for _, r := range append(in.Default, in.Develop...) {
-		if r.Index != "" {
-			opts = append(opts, index.WithPin(r.Canonical(), r.Index))
-		}
-	}
-	client, err := index.New(urls, opts...)
+	client, lockIdx, err := advise.NewIndexClient(in, indexes, opts...)
 	if err != nil {
-		return fmt.Errorf("setting up the index client: %w", err)
+		return err
 	}
 	aopts := []advise.Option{advise.WithIndexes(lockIdx...)}
 	if f.pre {
@@ -264,42 +253,10 @@ func targetFromFlags(f *adviseFlags) (target.Target, error) {
 	return t, nil
 }
 
-// chooseIndexes orders the indexes: the default one first (--index-url,
-// else the input's first, else $PIP_INDEX_URL, else PyPI), then the input's
-// others, then --extra-index-url. Unnamed indexes are named as a
-// synthesized Pipfile names them.
+// chooseIndexes orders the indexes as advise.ChooseIndexes does, from
+// --index-url, the input, $PIP_INDEX_URL and --extra-index-url.
 func chooseIndexes(f *adviseFlags, in *reqfile.Input) ([]reqfile.Index, error) {
-	var out []reqfile.Index
-	switch {
-	case f.indexURL != "":
-		out = append(out, reqfile.Index{URL: f.indexURL, VerifySSL: true})
-		out = append(out, in.Indexes...)
-	case len(in.Indexes) > 0:
-		out = append(out, in.Indexes...)
-	case os.Getenv("PIP_INDEX_URL") != "":
-		out = append(out, reqfile.Index{URL: os.Getenv("PIP_INDEX_URL"), VerifySSL: true})
-	default:
-		out = append(out, reqfile.Index{Name: "pypi", URL: defaultIndex, VerifySSL: true})
-	}
-	for _, u := range f.extraIndexURLs {
-		out = append(out, reqfile.Index{URL: u, VerifySSL: true})
-	}
-	names := map[string]bool{}
-	for i := range out {
-		if out[i].Name == "" {
-			out[i].Name = fmt.Sprintf("index-%d", i)
-			if i == 0 {
-				out[i].Name = "default"
-			}
-		}
-		names[out[i].Name] = true
-	}
-	for _, r := range append(in.Default, in.Develop...) {
-		if r.Index != "" && !names[r.Index] {
-			return nil, &advise.InputError{Source: r.Pos, Msg: fmt.Sprintf("%s names index %q, which is not a [[source]] of %s", r.Name, r.Index, in.Source)}
-		}
-	}
-	return out, nil
+	return advise.ChooseIndexes(in, advise.IndexChoice{IndexURL: f.indexURL, EnvIndexURL: os.Getenv("PIP_INDEX_URL"), Extra: f.extraIndexURLs})
 }
 
 // writePipfileLock writes a Pipfile.lock. For an input that is not a

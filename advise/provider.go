@@ -94,6 +94,9 @@ type provider struct {
 
 	mu   sync.Mutex
 	deps map[string][]pubgrub.Dependency // "pkg==version" → what Dependencies answered
+	// alternatives are the candidates of the virtual packages of
+	// pseudonyms, by original package and candidate (pseudonym.go).
+	alternatives map[string]map[string]alternative
 
 	wg         sync.WaitGroup
 	sem        chan struct{}
@@ -117,19 +120,20 @@ func newProvider(ctx context.Context, src Source, t target.Target, cfg *config) 
 		n = 1
 	}
 	return &provider{
-		ctx:         ctx,
-		src:         src,
-		target:      t,
-		desc:        describeTarget(t),
-		env:         environment(t),
-		python:      py,
-		tagRank:     rank,
-		cfg:         cfg,
-		constraints: map[string][]constraint{},
-		pins:        map[string][]pep440.Version{},
-		hashes:      map[string]map[string]string{},
-		deps:        map[string][]pubgrub.Dependency{},
-		sem:         make(chan struct{}, n),
+		ctx:          ctx,
+		src:          src,
+		target:       t,
+		desc:         describeTarget(t),
+		env:          environment(t),
+		python:       py,
+		tagRank:      rank,
+		cfg:          cfg,
+		constraints:  map[string][]constraint{},
+		pins:         map[string][]pep440.Version{},
+		hashes:       map[string]map[string]string{},
+		deps:         map[string][]pubgrub.Dependency{},
+		alternatives: map[string]map[string]alternative{},
+		sem:          make(chan struct{}, n),
 	}, nil
 }
 
@@ -173,6 +177,9 @@ func withExtra(base, extra string) pubgrub.Package {
 
 // Candidates lists the installable versions of pkg, newest first.
 func (p *provider) Candidates(ctx context.Context, pkg pubgrub.Package) ([]string, error) {
+	if base, ok := alternativesBase(pkg); ok {
+		return p.alternativeCandidates(ctx, base)
+	}
 	base, _ := splitExtra(pkg)
 	pr, err := p.project(ctx, base)
 	if err != nil {
@@ -186,7 +193,10 @@ func (p *provider) Candidates(ctx context.Context, pkg pubgrub.Package) ([]strin
 }
 
 // CompareVersions orders versions by PEP 440.
-func (p *provider) CompareVersions(_ pubgrub.Package, a, b string) int {
+func (p *provider) CompareVersions(pkg pubgrub.Package, a, b string) int {
+	if base, ok := alternativesBase(pkg); ok {
+		return p.compareAlternatives(base, a, b)
+	}
 	return pep440.Compare(p.parse(a), p.parse(b))
 }
 
@@ -415,6 +425,16 @@ func (p *provider) pinned(name string, v pep440.Version) bool {
 // "pkg[extra]" they are pkg itself at the same version plus the
 // requirements that only the extra brings.
 func (p *provider) Dependencies(ctx context.Context, pkg pubgrub.Package, version string) ([]pubgrub.Dependency, error) {
+	if base, ok := alternativesBase(pkg); ok {
+		deps, err := p.alternativeDependencies(base, version)
+		if err == nil {
+			p.mu.Lock()
+			p.deps[string(pkg)+"=="+version] = deps
+			p.mu.Unlock()
+			p.prefetchDeps(deps)
+		}
+		return deps, err
+	}
 	base, extra := splitExtra(pkg)
 	md, err := p.metadata(ctx, base, version)
 	if err != nil {
@@ -470,8 +490,8 @@ func (p *provider) Dependencies(ctx context.Context, pkg pubgrub.Package, versio
 // at version (pubgrub.ConflictProvider).
 func (p *provider) Conflicts(_ context.Context, pkg pubgrub.Package, version string) ([]pubgrub.Conflict, error) {
 	base, extra := splitExtra(pkg)
-	if extra != "" {
-		return nil, nil // the base package carries them
+	if _, virtual := alternativesBase(pkg); extra != "" || virtual {
+		return nil, nil // the package they stand for carries them
 	}
 	return p.cfg.hooks.conflictsOf(base, version, p.indexURL), nil
 }
@@ -512,6 +532,10 @@ func (p *provider) dependencies(reqs []pep508.Requirement) []pubgrub.Dependency 
 	for _, r := range reqs {
 		name := r.Canonical()
 		text := requirementText(r)
+		if len(r.Extras) == 0 && p.cfg.hooks.alternates(name) {
+			add(pubgrub.Dependency{Package: alternativesOf(name), Accepts: p.acceptsAlternative(name, p.accepts(name, r.Specifier)), Text: text})
+			continue
+		}
 		add(pubgrub.Dependency{Package: pubgrub.Package(name), Accepts: p.accepts(name, r.Specifier), Text: text})
 		for _, e := range r.Extras {
 			add(pubgrub.Dependency{Package: withExtra(name, pep508.CanonicalName(e)), Accepts: p.accepts(name, r.Specifier), Text: text})
@@ -606,6 +630,9 @@ func (p *provider) metadata(ctx context.Context, name, version string) (*meta, e
 // Unavailable explains why no candidate of a package fits a dependency, by
 // naming the versions that would fit but have no file for the target.
 func (p *provider) Unavailable(dep pubgrub.Dependency) string {
+	if _, virtual := alternativesBase(dep.Package); virtual {
+		return ""
+	}
 	base, _ := splitExtra(dep.Package)
 	pr, ok := p.projects.peek(base)
 	if !ok {
@@ -644,6 +671,9 @@ func (p *provider) Unavailable(dep pubgrub.Dependency) string {
 func (p *provider) prefetch(pkgs []pubgrub.Package) {
 	for _, pkg := range pkgs {
 		base, _ := splitExtra(pkg)
+		if orig, ok := alternativesBase(pkg); ok {
+			base = orig
+		}
 		if _, loaded := p.prefetched.LoadOrStore(base, true); loaded {
 			continue
 		}

@@ -90,6 +90,12 @@ type hooks struct {
 	// refuse says why version of dep may not be chosen when from at
 	// fromVersion requires it, "" when it may.
 	refuse func(from, fromVersion, dep, version string) string
+	// mayAlternate says whether pseudonyms may replace name; alternatives
+	// lists those they offer for one version (see pseudonym.go), and
+	// alternativeChosen records one the solver took.
+	mayAlternate      func(name string) bool
+	alternatives      func(name, version, indexURL string) []prescription.Alternative
+	alternativeChosen func(prescription.Fired)
 
 	mu       sync.Mutex
 	kept     map[string]string   // name → version left out of the lock
@@ -179,6 +185,36 @@ func (h *hooks) skips(name, version string) bool {
 	h.skipped[name] = version
 	h.mu.Unlock()
 	return true
+}
+
+// alternates says whether requirements on name go through the virtual
+// package of its alternatives.
+func (h *hooks) alternates(name string) bool {
+	return h != nil && h.mayAlternate != nil && h.mayAlternate(name)
+}
+
+// alternativesFor applies the alternatives hook.
+func (h *hooks) alternativesFor(name, version, indexURL string) []prescription.Alternative {
+	if h == nil || h.alternatives == nil {
+		return nil
+	}
+	return h.alternatives(name, version, indexURL)
+}
+
+// chose records that the solver took an alternative a pseudonym offered.
+func (h *hooks) chose(f prescription.Fired) {
+	if h != nil && h.alternativeChosen != nil {
+		h.alternativeChosen(f)
+	}
+}
+
+// kept returns the installed version of name the image keeps, if any.
+func (h *hooks) keptVersion(name string) (pep440.Version, bool) {
+	if h == nil {
+		return pep440.Version{}, false
+	}
+	v, ok := h.keep[name]
+	return v, ok
 }
 
 // refused applies the refuse hook.
@@ -387,7 +423,8 @@ func (p *prescribed) add(f ...prescription.Fired) {
 // unit flags are tried last. Steps that depend on the rest of the
 // resolution, strides and wraps run on the final lock (final).
 //
-// Pseudonyms and sieve.SkipPackage rewrite requirements (rewrite). Steps
+// sieve.SkipPackage rewrites requirements (rewrite); pseudonyms offer
+// alternatives the solver weighs (pseudonym.go). Steps
 // that refuse a version together with other resolved packages become
 // solver conflicts (conflicts), so the solver backtracks around them;
 // those with package_version_from refuse versions on the dependency edge
@@ -422,6 +459,11 @@ func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqf
 	h.conflicts = p.conflicts
 	h.adjust = p.adjust
 	h.refuse = p.refuse
+	h.mayAlternate = p.eng.HasPseudonyms
+	h.alternatives = func(name, version, indexURL string) []prescription.Alternative {
+		return p.eng.Pseudonyms(prescription.Candidate{Name: name, Version: version, IndexURL: indexURL})
+	}
+	h.alternativeChosen = func(f prescription.Fired) { p.add(f) }
 	if s.Recommendation == RecommendStable {
 		h.demote = func(name, version string) bool {
 			return len(p.eng.Flagged(prescription.Candidate{Name: name, Version: version})) > 0
@@ -430,28 +472,14 @@ func prescribe(env *ImageEnvironment, t target.Target, s ImageSettings, in *reqf
 	return p, nil
 }
 
-// rewrite drops the requirements sieve.SkipPackage units remove and swaps
-// the packages pseudonyms replace (keeping the requirement's version range
-// when the unit yields the matched version, else pinning the one it names).
+// rewrite drops the requirements sieve.SkipPackage units remove.
+// (Pseudonyms do not rewrite: the solver weighs their alternatives, see
+// pseudonym.go.)
 func (p *prescribed) rewrite(reqs []pep508.Requirement) []pep508.Requirement {
 	out := make([]pep508.Requirement, 0, len(reqs))
 	for _, r := range reqs {
-		name := r.Canonical()
-		if skip, fired := p.eng.SkipPackage(name); skip {
+		if skip, fired := p.eng.SkipPackage(r.Canonical()); skip {
 			p.add(fired...)
-			continue
-		}
-		if alts := p.eng.Pseudonyms(prescription.Candidate{Name: name}); len(alts) > 0 {
-			a := alts[0]
-			p.add(a.Fired)
-			nr := r
-			nr.Name = a.Name
-			if a.Version != "" {
-				if spec, err := pep440.ParseSpecifiers("==" + a.Version); err == nil {
-					nr.Specifier = spec
-				}
-			}
-			out = append(out, nr)
 			continue
 		}
 		out = append(out, r)

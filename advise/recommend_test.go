@@ -338,6 +338,9 @@ func TestPrescriptionSteps(t *testing.T) {
 	if got := pins(res.Lock); got["six"] != "" || got["modern"] != "1.0" || got["legacy"] != "1.0" {
 		t.Errorf("modern and legacy: %v, want six skipped", got)
 	}
+	if !slices.Equal(rep.Skipped, []advise.ReportSkipped{{Name: "six", Version: "1.16.0"}}) {
+		t.Errorf("report skipped %+v, want six 1.16.0", rep.Skipped)
+	}
 	if !firedUnit(rep, "SixUnusedWithLegacy") {
 		t.Errorf("report %+v does not name the skip", rep.Prescriptions)
 	}
@@ -347,5 +350,66 @@ func TestPrescriptionSteps(t *testing.T) {
 	}
 	if got := pins(res.Lock); got["six"] != "1.16.0" {
 		t.Errorf("modern alone: %v, want six 1.16.0", got)
+	}
+}
+
+// Pseudonyms offer alternatives the solver weighs: one from an index the
+// package does not come from is passed over, one whose dependencies do not
+// fit gives way to the original, and the lock says who required the
+// alternative chosen.
+func TestPseudonymAlternatives(t *testing.T) {
+	pseudonym := func(name, match, yield, index string) string {
+		s := `  - name: ` + name + `
+    type: pseudonym
+    should_include:
+      adviser_pipeline: true
+    match:
+      package_version:
+        name: ` + match + `
+    run:
+      stack_info:
+      - type: INFO
+        message: ` + yield + ` replaces ` + match + `
+        link: https://example.org/` + yield + `
+      yield:
+        yield_matched_version: true
+        package_version:
+          name: ` + yield + "\n"
+		if index != "" {
+			s += "          index_url: " + index + "\n"
+		}
+		return s
+	}
+	set := writePrescriptions(t, map[string]string{
+		"fa_/fastjson/pseudonyms.yaml": "units:\n  pseudonyms:\n" +
+			pseudonym("FastJSONFromElsewhere", "fastjson", "fastjson-elsewhere", "https://elsewhere.example/simple") +
+			pseudonym("FastJSONAccelerated", "fastjson", "fastjson-accel", "") +
+			pseudonym("SlowXMLBroken", "slowxml", "slowxml-broken", ""),
+	})
+	srv := pyindex.Start(t, writeDists(t,
+		dist{name: "app", version: "1.0", requires: []string{"fastjson>=1.0", "slowxml"}},
+		dist{name: "fastjson", version: "1.0"}, dist{name: "fastjson", version: "1.1"},
+		dist{name: "fastjson-elsewhere", version: "1.1"},
+		dist{name: "fastjson-accel", version: "1.1"},
+		dist{name: "slowxml", version: "3.0"},
+		// The alternative needs a package no index has.
+		dist{name: "slowxml-broken", version: "3.0", requires: []string{"no-such-package"}},
+	))
+	img, err := advise.NewImageEnvironment(analyze(t, "oci:"+fixtures.Path(t, "images/debian12")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, rep, err := resolveImage(t, srv, img, "app\n", advise.ImageSettings{Prescriptions: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffPins(t, "alternatives", pins(res.Lock), map[string]string{"app": "1.0", "fastjson-accel": "1.1", "slowxml": "3.0"})
+	for _, pkg := range res.Lock.Packages {
+		if pkg.Name == "fastjson-accel" && !slices.Equal(pkg.Via, []string{"app"}) {
+			t.Errorf("fastjson-accel via %q, want app (which required fastjson)", pkg.Via)
+		}
+	}
+	if !firedUnit(rep, "FastJSONAccelerated") || firedUnit(rep, "FastJSONFromElsewhere") || firedUnit(rep, "SlowXMLBroken") {
+		t.Errorf("report %+v: want only the pseudonym whose alternative was taken", rep.Prescriptions)
 	}
 }

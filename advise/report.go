@@ -27,6 +27,9 @@ type Report struct {
 	Kept []ReportKept `json:"kept"`
 	// Changed are installed packages the lock installs at another version.
 	Changed []InstalledChange `json:"changed"`
+	// Skipped are packages the resolution chose but a step.SkipPackage
+	// prescription left out of the lock.
+	Skipped []ReportSkipped `json:"skipped"`
 	// Pins justify every package of the lock.
 	Pins []ReportPin `json:"pins"`
 	// Prescriptions are the units that fired, each once per package.
@@ -59,6 +62,12 @@ type ReportKept struct {
 	Location string `json:"location"`
 }
 
+// ReportSkipped is a package a prescription left out of the lock.
+type ReportSkipped struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
 // ReportPin is one pin and its justification.
 type ReportPin struct {
 	Name    string   `json:"name"`
@@ -88,7 +97,7 @@ func newReport(env *ImageEnvironment, t target.Target, s ImageSettings, res *Res
 			Environments:   env.Environments,
 			InstalledCount: len(env.Installed),
 		},
-		Kept: []ReportKept{}, Changed: []InstalledChange{}, Prescriptions: []prescription.Fired{},
+		Kept: []ReportKept{}, Changed: []InstalledChange{}, Skipped: []ReportSkipped{}, Prescriptions: []prescription.Fired{},
 		Warnings: slices.Clone(res.Warnings),
 	}
 	if r.Warnings == nil {
@@ -98,6 +107,10 @@ func newReport(env *ImageEnvironment, t target.Target, s ImageSettings, res *Res
 		r.Kept = append(r.Kept, ReportKept{Name: name, Version: v, Location: env.Installed[name].Location})
 	}
 	slices.SortFunc(r.Kept, func(a, b ReportKept) int { return strings.Compare(a.Name, b.Name) })
+	for name, v := range h.skipped {
+		r.Skipped = append(r.Skipped, ReportSkipped{Name: name, Version: v})
+	}
+	slices.SortFunc(r.Skipped, func(a, b ReportSkipped) int { return strings.Compare(a.Name, b.Name) })
 	for i := range res.Pins {
 		p := &res.Pins[i]
 		if d, ok := env.Installed[p.Name]; ok && s.Installed != InstalledIgnore {

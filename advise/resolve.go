@@ -262,9 +262,23 @@ func (p *provider) build(in *reqfile.Input, sol *pubgrub.Solution, defaults, dev
 	inDefault, inDevelop := reach(defaults), reach(develop)
 
 	label := inputLabel(in)
+	// A virtual package of alternatives is not locked: the package it
+	// chose is, required by whoever required the virtual one.
+	viaAlternatives := map[pubgrub.Package][]pubgrub.Requirement{}
+	for _, c := range sol.Packages {
+		if orig, ok := alternativesBase(c.Package); ok {
+			viaAlternatives[c.Package] = c.RequiredBy
+			if a, ok := p.lookupAlternative(orig, c.Version); ok && a.fired != nil {
+				p.cfg.hooks.chose(*a.fired)
+			}
+		}
+	}
 	byBase := map[string][]pubgrub.Chosen{}
 	var names []string
 	for _, c := range sol.Packages {
+		if _, ok := viaAlternatives[c.Package]; ok {
+			continue
+		}
 		base, _ := splitExtra(c.Package)
 		if _, ok := byBase[base]; !ok {
 			names = append(names, base)
@@ -299,12 +313,18 @@ func (p *provider) build(in *reqfile.Input, sol *pubgrub.Solution, defaults, dev
 			def = def || inDefault[string(g.Package)]
 			dev = dev || inDevelop[string(g.Package)]
 			for _, r := range g.RequiredBy {
-				by := label
-				if r.By != "" {
-					by, _ = splitExtra(r.By)
+				reqs := []pubgrub.Requirement{r}
+				if up, ok := viaAlternatives[r.By]; ok {
+					reqs = up
 				}
-				if by != name && !slices.Contains(via, by) {
-					via = append(via, by)
+				for _, r := range reqs {
+					by := label
+					if r.By != "" {
+						by, _ = splitExtra(r.By)
+					}
+					if by != name && !slices.Contains(via, by) {
+						via = append(via, by)
+					}
 				}
 			}
 		}

@@ -587,3 +587,9 @@ func (e *Engine) SkippedVia(from Candidate, name string) []Fired {
 	}
 	return out
 }
+
+// HasPseudonyms says whether some pseudonym unit may offer alternatives
+// for package name.
+func (e *Engine) HasPseudonyms(name string) bool {
+	return len(e.candidates(KindPseudonym, name)) > 0
+}

@@ -243,8 +243,15 @@ var (
 )
 
 // benchTree is generated once per process, 65,000 files as in the public
-// repository, and removed by TestMain.
+// repository, and removed by TestMain; or, to skip generating it on every
+// run, it is $SESHAT_BENCH_TREE as written by TestWriteBenchTree.
 func benchTree(b *testing.B) string {
+	if dir := os.Getenv("SESHAT_BENCH_TREE"); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, MetadataFile)); err != nil {
+			b.Fatalf("SESHAT_BENCH_TREE: %v; write the tree with go test -run TestWriteBenchTree", err)
+		}
+		return dir
+	}
 	benchOnce.Do(func() {
 		benchDir, benchErr = os.MkdirTemp("", "seshat-prescriptions-bench-")
 		if benchErr == nil {
@@ -308,4 +315,15 @@ func BenchmarkParseFile(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWriteBenchTree writes the benchmark's tree to $SESHAT_BENCH_TREE, to
+// time `seshat prescriptions validate` on it (see BENCHMARKS.md).
+func TestWriteBenchTree(t *testing.T) {
+	dir := os.Getenv("SESHAT_BENCH_TREE")
+	if dir == "" {
+		t.Skip("set SESHAT_BENCH_TREE to a directory to write the 65,000-file tree into")
+	}
+	files, units := generateTree(t, dir, 65000)
+	t.Logf("wrote %d files, %d units under %s", files, units, dir)
 }

@@ -37,63 +37,112 @@ func Validate(paths ...string) []Problem {
 	return problems
 }
 
-type job struct {
-	path string
-	meta *Meta
-}
-
+// result is what one file yields.
 type result struct {
 	units    []*Unit
 	problems []Problem
 }
 
-func load(paths []string) (*Set, []Problem) {
-	set := &Set{}
-	var jobs []job
-	var problems []Problem
-	for _, p := range paths {
-		problems = append(problems, collectRoot(p, &Meta{Name: defaultName, Release: defaultName, Dir: p}, set, &jobs)...)
-	}
-	set.Files = len(jobs)
+// dirLoad is one directory's share of a load, filled in by whichever worker
+// walks it. The tree of them keeps the order of a sorted depth-first walk
+// however the work was scheduled.
+type dirLoad struct {
+	path     string // as given for a root, joined below it
+	fd       dirFD  // open until walked
+	meta     *Meta  // the nearest metadata file's, or the default
+	found    *Meta  // the metadata file read here, if any
+	problems []Problem
+	entries  []entry // in name order
+}
 
-	// Reading and parsing dominate; both scale with cores.
-	results := make([]result, len(jobs))
-	workers := runtime.GOMAXPROCS(0)
-	var next int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	const batch = 64
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
+// entry is a subdirectory or a file's result.
+type entry struct {
+	dir  *dirLoad
+	file result
+}
+
+// loader hands directories to idle workers. A worker that finds a
+// subdirectory gives it to one blocked on idle, or walks it itself when
+// none is: the two cores stay busy without a queue of every directory, and
+// a file's directory stays open for opening it by name.
+type loader struct {
+	idle chan *dirLoad
+	wg   sync.WaitGroup
+}
+
+func load(paths []string) (*Set, []Problem) {
+	l := &loader{idle: make(chan *dirLoad)}
+	for w := 1; w < runtime.GOMAXPROCS(0); w++ {
 		go func() {
-			defer wg.Done()
-			r := &reader{buf: make([]byte, 64<<10)}
-			for {
-				mu.Lock()
-				start := int(next)
-				next += batch
-				mu.Unlock()
-				if start >= len(jobs) {
-					return
-				}
-				for i := start; i < start+batch && i < len(jobs); i++ {
-					results[i] = r.loadFile(jobs[i])
-				}
+			r := newReader()
+			for d := range l.idle {
+				r.walk(l, d)
+				l.wg.Done()
 			}
 		}()
 	}
-	wg.Wait()
+	r := newReader()
+	roots := make([]entry, 0, len(paths))
+	for _, p := range paths {
+		meta := &Meta{Name: defaultName, Release: defaultName, Dir: p}
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			roots = append(roots, entry{dir: &dirLoad{path: p, problems: []Problem{{File: p, Message: fmt.Sprintf("cannot read prescriptions: %v", errors.Unwrap(err))}}}})
+		case !fi.IsDir():
+			if isYAML(p) {
+				data, err := r.read(p)
+				roots = append(roots, entry{file: r.loadFile(p, meta, data, err)})
+			}
+		default:
+			d := &dirLoad{path: p, meta: meta}
+			if d.fd, err = openDir(p); err != nil {
+				d.problems = []Problem{{File: p, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
+				roots = append(roots, entry{dir: d})
+				continue
+			}
+			roots = append(roots, entry{dir: d})
+			l.wg.Add(1)
+			r.walk(l, d)
+			l.wg.Done()
+		}
+	}
+	l.wg.Wait()
+	close(l.idle)
+
+	// Problems listing directories and in metadata files come first, then
+	// each file's in walk order, as when the walk preceded the reading.
+	set := &Set{}
+	var problems []Problem
+	var files []*result
+	var flatten func(es []entry)
+	flatten = func(es []entry) {
+		for i := range es {
+			d := es[i].dir
+			if d == nil {
+				files = append(files, &es[i].file)
+				continue
+			}
+			problems = append(problems, d.problems...)
+			if d.found != nil {
+				set.Prescriptions = append(set.Prescriptions, *d.found)
+			}
+			flatten(d.entries)
+		}
+	}
+	flatten(roots)
+	set.Files = len(files)
 
 	warn := map[Kind]int{}
-	for _, r := range results {
+	for _, r := range files {
 		problems = append(problems, r.problems...)
 		for _, u := range r.units {
-			if impl, ok := groupKinds[groupOf(u.Kind)][u.Kind]; ok && !impl {
+			if implemented, known := kindImplemented[u.Kind]; known && !implemented {
 				i, seen := warn[u.Kind]
 				if !seen {
-					warn[u.Kind] = len(set.Warnings)
+					i = len(set.Warnings)
+					warn[u.Kind] = i
 					set.Warnings = append(set.Warnings, Warning{Kind: u.Kind, File: u.File, Line: u.Line})
-					i = warn[u.Kind]
 				}
 				set.Warnings[i].Count++
 				continue
@@ -105,113 +154,85 @@ func load(paths []string) (*Set, []Problem) {
 	return set, problems
 }
 
-func groupOf(k Kind) string {
+// kindGroup and kindImplemented invert groupKinds, which is looked up once
+// per unit of the 65,000 files.
+var kindGroup, kindImplemented = func() (map[Kind]string, map[Kind]bool) {
+	group, impl := map[Kind]string{}, map[Kind]bool{}
 	for g, kinds := range groupKinds {
-		if _, ok := kinds[k]; ok {
-			return g
+		for k, ok := range kinds {
+			group[k], impl[k] = g, ok
 		}
 	}
-	return ""
-}
+	return group, impl
+}()
 
-// collectRoot is collect with the root's subdirectories walked in parallel:
-// listing ~10,000 directories one after the other was a fifth of the load.
-// Results are joined in directory order, so the order of units does not
-// depend on scheduling.
-func collectRoot(path string, meta *Meta, set *Set, jobs *[]job) []Problem {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.IsDir() {
-		return collect(path, meta, set, jobs)
-	}
-	entries, err := os.ReadDir(path)
+func groupOf(k Kind) string { return kindGroup[k] }
+
+// walk lists d the way Thoth's loader does — its metadata file names
+// everything below the directory, so it is read before the entries — and
+// loads its YAML files. Hidden files and directories are skipped.
+func (r *reader) walk(l *loader, d *dirLoad) {
+	defer d.fd.close()
+	base := filepath.Clean(d.path)
+	ents, err := r.list(d.fd, base)
 	if err != nil {
-		return collect(path, meta, set, jobs)
+		d.problems = []Problem{{File: d.path, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
+		return
 	}
-	problems := readMeta(path, entries, &meta, set)
-	type part struct {
-		set      Set
-		jobs     []job
-		problems []Problem
-	}
-	parts := make([]part, len(entries))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0)*2)
-	var wg sync.WaitGroup
-	for i, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || name == MetadataFile {
-			continue
-		}
-		child := filepath.Join(path, name)
-		if !e.IsDir() {
-			if isYAML(name) && (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) {
-				parts[i].jobs = []job{{path: child, meta: meta}}
-			}
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			parts[i].problems = collect(child, meta, &parts[i].set, &parts[i].jobs)
-			<-sem
-		}(i)
-	}
-	wg.Wait()
-	for _, p := range parts {
-		*jobs = append(*jobs, p.jobs...)
-		problems = append(problems, p.problems...)
-		set.Prescriptions = append(set.Prescriptions, p.set.Prescriptions...)
-	}
-	return problems
-}
-
-// readMeta reads a directory's metadata file, if it has one, into *meta.
-func readMeta(path string, entries []os.DirEntry, meta **Meta, set *Set) []Problem {
-	for _, e := range entries {
-		if e.Name() == MetadataFile && !e.IsDir() {
-			m, p := readMetadata(filepath.Join(path, MetadataFile))
+	meta := d.meta
+	for _, e := range ents {
+		if e.name == MetadataFile && !e.isDir {
+			m, p := readMetadata(e.path)
 			if m != nil {
-				m.Dir = path
-				*meta = m
-				set.Prescriptions = append(set.Prescriptions, *m)
+				m.Dir = d.path
+				meta, d.found = m, m
 			}
-			return p
+			d.problems = p
+			break
 		}
 	}
-	return nil
-}
-
-// collect walks a directory the way Thoth's loader does: a metadata file
-// names everything below its directory, so it is read before the entries.
-func collect(path string, meta *Meta, set *Set, jobs *[]job) []Problem {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return []Problem{{File: path, Message: fmt.Sprintf("cannot read prescriptions: %v", errors.Unwrap(err))}}
-	}
-	if !fi.IsDir() {
-		if isYAML(path) {
-			*jobs = append(*jobs, job{path: path, meta: meta})
-		}
-		return nil
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return []Problem{{File: path, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
-	}
-	problems := readMeta(path, entries, &meta, set)
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || name == MetadataFile {
+	d.entries = make([]entry, 0, len(ents))
+	for _, e := range ents {
+		if strings.HasPrefix(e.name, ".") || e.name == MetadataFile {
 			continue
 		}
-		child := filepath.Join(path, name)
-		if e.IsDir() {
-			problems = append(problems, collect(child, meta, set, jobs)...)
-		} else if isYAML(name) && (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) {
-			*jobs = append(*jobs, job{path: child, meta: meta})
+		if e.isDir {
+			sub := &dirLoad{path: e.path, meta: meta}
+			d.entries = append(d.entries, entry{dir: sub})
+			if sub.fd, err = openSubdir(d.fd, e.name, e.path); err != nil {
+				sub.problems = []Problem{{File: e.path, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
+				continue
+			}
+			l.wg.Add(1)
+			select {
+			case l.idle <- sub:
+			default:
+				r.walk(l, sub)
+				l.wg.Done()
+			}
+			continue
+		}
+		if e.isFile && isYAML(e.name) {
+			data, err := r.readAt(d.fd, e.name, e.path)
+			d.entries = append(d.entries, entry{file: r.loadFile(e.path, meta, data, err)})
 		}
 	}
-	return problems
+}
+
+// dirent is a directory entry as the walk needs it.
+type dirent struct {
+	path, name string // name is path's last element
+	isDir      bool
+	isFile     bool // a regular file, or a symbolic link (read through)
+}
+
+// joinName is filepath.Join(dir, name) for a clean dir and a name from a
+// directory listing, without Join's cleaning pass.
+func joinName(dir, name string) string {
+	if strings.HasSuffix(dir, string(filepath.Separator)) {
+		return dir + name
+	}
+	return dir + string(filepath.Separator) + name
 }
 
 func isYAML(name string) bool {
@@ -261,24 +282,27 @@ func syntaxProblem(path string, err error) Problem {
 
 // reader is one worker's reusable state.
 type reader struct {
-	buf []byte
+	buf []byte // the file being parsed
 	p   fastParser
 }
 
-func (r *reader) loadFile(j job) result {
-	data, err := r.read(j.path)
+func newReader() *reader { return &reader{buf: make([]byte, 64<<10)} }
+
+// loadFile parses and checks a file read into data; a read error is the
+// file's problem.
+func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) result {
 	if err != nil {
-		return result{problems: []Problem{{File: j.path, Message: fmt.Sprintf("cannot read: %v", err)}}}
+		return result{problems: []Problem{{File: path, Message: fmt.Sprintf("cannot read: %v", err)}}}
 	}
 	n, ok := r.p.parse(data)
 	if !ok {
 		if n, err = slowParse(data); err != nil {
-			return result{problems: []Problem{syntaxProblem(j.path, err)}}
+			return result{problems: []Problem{syntaxProblem(path, err)}}
 		}
 	}
-	c := &checker{file: j.path}
+	c := &checker{file: path}
 	var units []*Unit
-	ns := j.meta.Name
+	ns := meta.Name
 	switch {
 	case n.kind == scalarNode && n.tag == tagNull:
 		c.fail(n, "file is empty; a prescription file holds `units:`")

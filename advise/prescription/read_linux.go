@@ -2,18 +2,119 @@ package prescription
 
 import (
 	"os"
+	"slices"
+	"strings"
 	"syscall"
+	"unsafe"
 )
 
-// read returns the file's bytes in r.buf (valid until the next read). A
-// prescription file is small, and os.ReadFile's extra fstat, the *os.File
-// with its finalizer and the second read for EOF were a third of the load
-// time over 65,000 of them: open, read, close is all it needs.
+// Over 65,000 small files the system calls are most of a load: each one
+// costs microseconds in the VMs seshat runs in, and opening by a full path
+// walks the path again for every file. So a directory is opened once, listed
+// with getdents64 and its files opened by name relative to it; a file is
+// open, read, close, without os.ReadFile's fstat, *os.File and finalizer,
+// and the second read for EOF.
+
+// dirFD is a directory open for listing and for opening its entries.
+type dirFD int
+
+func openDir(path string) (dirFD, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return dirFD(fd), nil
+}
+
+// openSubdir opens the directory name in d; path is its full path, for errors.
+func openSubdir(d dirFD, name, path string) (dirFD, error) {
+	fd, err := syscall.Openat(int(d), name, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return dirFD(fd), nil
+}
+
+func (d dirFD) close() {
+	if d >= 0 {
+		syscall.Close(int(d))
+	}
+}
+
+// list returns d's entries sorted by name, as os.ReadDir would; base is
+// d's clean path, which the entries' paths start with.
+func (r *reader) list(d dirFD, base string) ([]dirent, error) {
+	var ents []dirent
+	for {
+		n, err := syscall.ReadDirent(int(d), r.buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "readdirent", Path: base, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		for b := r.buf[:n]; len(b) > 0; {
+			// A linux_dirent64: inode, offset, record length, type, name
+			// NUL-terminated and padded to the record length.
+			de := (*syscall.Dirent)(unsafe.Pointer(&b[0]))
+			rec := b[:de.Reclen]
+			b = b[de.Reclen:]
+			name := rec[unsafe.Offsetof(de.Name):]
+			if i := slices.Index(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) == 0 || string(name) == "." || string(name) == ".." {
+				continue
+			}
+			e := dirent{path: joinName(base, string(name))}
+			e.name = e.path[len(e.path)-len(name):]
+			typ := de.Type
+			if typ == syscall.DT_UNKNOWN {
+				// Some file systems leave the type to a stat.
+				if fi, err := os.Lstat(e.path); err == nil {
+					switch m := fi.Mode(); {
+					case m.IsDir():
+						typ = syscall.DT_DIR
+					case m.IsRegular():
+						typ = syscall.DT_REG
+					case m&os.ModeSymlink != 0:
+						typ = syscall.DT_LNK
+					}
+				}
+			}
+			e.isDir = typ == syscall.DT_DIR
+			e.isFile = typ == syscall.DT_REG || typ == syscall.DT_LNK
+			ents = append(ents, e)
+		}
+	}
+	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
+	return ents, nil
+}
+
+// readAt returns the bytes of the file name in d, in r.buf (valid until the
+// next read); path is its full path, for errors.
+func (r *reader) readAt(d dirFD, name, path string) ([]byte, error) {
+	fd, err := syscall.Openat(int(d), name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return r.readFD(fd, path)
+}
+
+// read is readAt for a file named by its path.
 func (r *reader) read(path string) ([]byte, error) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	return r.readFD(fd, path)
+}
+
+// readFD reads fd to its end and closes it.
+func (r *reader) readFD(fd int, path string) ([]byte, error) {
 	defer syscall.Close(fd)
 	n := 0
 	for {

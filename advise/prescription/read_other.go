@@ -1,0 +1,59 @@
+//go:build !linux
+
+package prescription
+
+import (
+	"io"
+	"os"
+)
+
+// Elsewhere than Linux a directory is named by its path and its files are
+// read with os: correct, if slower (see read_linux.go).
+
+type dirFD string
+
+func openDir(path string) (dirFD, error) { return dirFD(path), nil }
+
+func openSubdir(_ dirFD, _, path string) (dirFD, error) { return dirFD(path), nil }
+
+func (dirFD) close() {}
+
+// list returns d's entries sorted by name; base is d's clean path.
+func (r *reader) list(d dirFD, base string) ([]dirent, error) {
+	des, err := os.ReadDir(string(d))
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]dirent, 0, len(des))
+	for _, de := range des {
+		e := dirent{path: joinName(base, de.Name()), name: de.Name(), isDir: de.IsDir()}
+		e.isFile = de.Type().IsRegular() || de.Type()&os.ModeSymlink != 0
+		ents = append(ents, e)
+	}
+	return ents, nil
+}
+
+func (r *reader) readAt(_ dirFD, _, path string) ([]byte, error) { return r.read(path) }
+
+// read returns the file's bytes in r.buf, valid until the next read.
+func (r *reader) read(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n := 0
+	for {
+		if n == len(r.buf) {
+			r.buf = append(r.buf, make([]byte, len(r.buf))...)
+		}
+		m, err := f.Read(r.buf[n:])
+		n += m
+		if err == io.EOF {
+			return r.buf[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

@@ -275,12 +275,17 @@ type fline struct {
 type fastParser struct {
 	lines []fline
 	pos   int
-	// arena holds the nodes of the current document. A parsed tree lives
-	// only until its file is checked, so the next parse reuses the arena:
-	// allocating nodes one by one was half of all bytes allocated loading
-	// the public repository.
+	// arena holds the nodes of the current document, and kids their
+	// children lists. A parsed tree lives only until its file is checked,
+	// so the next parse reuses both: allocating nodes and lists one by one
+	// was most of the allocations loading the public repository.
 	arena []node
 	used  int
+	kids  []*node
+	// stack holds the children of the mappings and sequences being parsed;
+	// each list moves to kids when it is complete.
+	stack []*node
+	parts []string // blockScalar's lines
 }
 
 func (p *fastParser) newNode(n node) *node {
@@ -292,6 +297,22 @@ func (p *fastParser) newNode(n node) *node {
 	p.used++
 	*x = n
 	return x
+}
+
+// children moves the stack above start to kids and returns it as a list.
+func (p *fastParser) children(start int) []*node {
+	n := len(p.stack) - start
+	if n == 0 {
+		return nil
+	}
+	if len(p.kids)+n > cap(p.kids) {
+		// Lists handed out stay valid: the old array is only dropped.
+		p.kids = make([]*node, 0, max(1024, 2*cap(p.kids), n))
+	}
+	k := len(p.kids)
+	p.kids = append(p.kids, p.stack[start:]...)
+	p.stack = p.stack[:start]
+	return p.kids[k : k+n : k+n]
 }
 
 // fastParse returns ok=false whenever the input leaves the subset it knows,
@@ -313,6 +334,7 @@ func (p *fastParser) parse(b []byte) (n *node, ok bool) {
 	// One copy of the file; every line and scalar is a substring of it.
 	data := string(b)
 	p.lines, p.pos, p.used = p.lines[:0], 0, 0
+	p.kids, p.stack = p.kids[:0], p.stack[:0]
 	num := 0
 	for len(data) > 0 {
 		num++
@@ -409,14 +431,17 @@ func splitKey(t string) (key, rest string, ok bool) {
 
 func (p *fastParser) mapping(indent int) (*node, bool) {
 	first := p.lines[p.pos]
-	m := p.newNode(node{kind: mappingNode, line: first.num, col: indent + 1, children: make([]*node, 0, 8)})
+	m := p.newNode(node{kind: mappingNode, line: first.num, col: indent + 1})
+	start := len(p.stack)
 	for {
 		p.skip()
 		if p.pos >= len(p.lines) {
+			m.children = p.children(start)
 			return m, true
 		}
 		l := p.lines[p.pos]
 		if l.indent < indent {
+			m.children = p.children(start)
 			return m, true
 		}
 		if l.indent > indent {
@@ -426,8 +451,10 @@ func (p *fastParser) mapping(indent int) (*node, bool) {
 		if !ok {
 			return nil, false
 		}
-		if m.get(key) != nil {
-			return nil, false // duplicate key: let yaml.v3 say so
+		for i := start; i < len(p.stack); i += 2 {
+			if p.stack[i].value == key {
+				return nil, false // duplicate key: let yaml.v3 say so
+			}
 		}
 		keyNode := p.newNode(node{kind: scalarNode, value: key, line: l.num, col: indent + 1})
 		keyNode.tag = resolvePlain(key)
@@ -437,20 +464,23 @@ func (p *fastParser) mapping(indent int) (*node, bool) {
 		if !ok {
 			return nil, false
 		}
-		m.children = append(m.children, keyNode, v)
+		p.stack = append(p.stack, keyNode, v)
 	}
 }
 
 func (p *fastParser) sequence(indent int) (*node, bool) {
 	first := p.lines[p.pos]
 	s := p.newNode(node{kind: sequenceNode, line: first.num, col: indent + 1})
+	start := len(p.stack)
 	for {
 		p.skip()
 		if p.pos >= len(p.lines) {
+			s.children = p.children(start)
 			return s, true
 		}
 		l := p.lines[p.pos]
 		if l.indent < indent || (l.indent == indent && !isSeqItem(l.text)) {
+			s.children = p.children(start)
 			return s, true
 		}
 		if l.indent > indent {
@@ -467,7 +497,7 @@ func (p *fastParser) sequence(indent int) (*node, bool) {
 				if !ok {
 					return nil, false
 				}
-				s.children = append(s.children, item)
+				p.stack = append(p.stack, item)
 				continue
 			}
 		}
@@ -476,7 +506,7 @@ func (p *fastParser) sequence(indent int) (*node, bool) {
 		if !ok {
 			return nil, false
 		}
-		s.children = append(s.children, item)
+		p.stack = append(p.stack, item)
 	}
 }
 
@@ -608,7 +638,7 @@ func (p *fastParser) blockScalar(header string, num, col, indent int) (*node, bo
 		return nil, false // keep (+) or explicit indentation indicators
 	}
 	literal, strip := h[0] == '|', len(h) == 2
-	var parts []string
+	parts := p.parts[:0]
 	blockIndent := -1
 	for p.pos < len(p.lines) {
 		l := p.lines[p.pos]
@@ -632,6 +662,7 @@ func (p *fastParser) blockScalar(header string, num, col, indent int) (*node, bo
 		parts = append(parts, l.text)
 		p.pos++
 	}
+	p.parts = parts[:0] // keep what it grew to for the next block
 	// Trailing blank lines belong to chomping, not content.
 	for len(parts) > 0 && parts[len(parts)-1] == "" {
 		parts = parts[:len(parts)-1]
@@ -639,8 +670,18 @@ func (p *fastParser) blockScalar(header string, num, col, indent int) (*node, bo
 	// A blank line with trailing spaces deeper than the block is content
 	// yaml.v3 keeps; the fast path gave up on other indents above already.
 	var b strings.Builder
+	size := 1
+	for _, s := range parts {
+		size += len(s) + 1
+	}
+	b.Grow(size)
 	if literal {
-		b.WriteString(strings.Join(parts, "\n"))
+		for i, s := range parts {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(s)
+		}
 	} else {
 		for i, s := range parts {
 			if i > 0 {
@@ -658,7 +699,7 @@ func (p *fastParser) blockScalar(header string, num, col, indent int) (*node, bo
 	if len(parts) > 0 && !strip {
 		b.WriteByte('\n')
 	}
-	return &node{kind: scalarNode, tag: tagStr, value: b.String(), line: num, col: col}, true
+	return p.newNode(node{kind: scalarNode, tag: tagStr, value: b.String(), line: num, col: col}), true
 }
 
 var floatRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)

@@ -349,18 +349,26 @@ func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) resul
 
 // duplicates finds units of one group and namespace defined in two files.
 func duplicates(units []*Unit) []Problem {
-	type key struct{ group, name string }
-	first := map[key]*Unit{}
+	// One map per group, sized up front: growing a single map of
+	// (group, name) keys was most of the time here, after the workers.
+	count := map[string]int{}
+	for _, u := range units {
+		count[groupOf(u.Kind)]++
+	}
+	first := make(map[string]map[string]*Unit, len(count))
+	for g, n := range count {
+		first[g] = make(map[string]*Unit, n)
+	}
 	var problems []Problem
 	for _, u := range units {
-		k := key{groupOf(u.Kind), u.Name}
-		if f, dup := first[k]; dup {
+		names := first[groupOf(u.Kind)]
+		if f, dup := names[u.Name]; dup {
 			if f.File != u.File {
 				problems = append(problems, Problem{File: u.File, Line: u.Line, Message: fmt.Sprintf("unit %q is already defined at %s:%d", u.Name, f.File, f.Line)})
 			}
 			continue
 		}
-		first[k] = u
+		names[u.Name] = u
 	}
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].File < problems[j].File })
 	return problems

@@ -30,6 +30,9 @@
 // (pipfile-lock, with the /Pipfile it was hashed from), and
 // /seshat-report.json, the environment and every decision.
 //
+// Its image declares the capabilities dockerfile.v0 has that a client may
+// ask for (inputs, contexts, subrequests): it passes them through.
+//
 // It is not a Dockerfile frontend of its own: everything but the lock is the
 // stock dockerfile.v0 of the BuildKit that runs the build.
 package frontend
@@ -87,6 +90,11 @@ const maxInputFile = 4 << 20
 
 // Build is the frontend: see the package documentation.
 func Build(ctx context.Context, c client.Client) (*client.Result, error) {
+	if c.BuildOpts().Opts["requestid"] != "" {
+		// A subrequest (--print, --call: outline, targets, lint) builds
+		// nothing: dockerfile.v0 answers it without any lock.
+		return handOff(ctx, c, nil)
+	}
 	bc, err := dockerui.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -124,7 +132,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		st = st.File(llb.Mkfile("/"+name, 0o644, files[name]), llb.WithCustomName("[seshat] "+name+": "+summary))
 	}
-	return handOff(ctx, c, st)
+	return handOff(ctx, c, &st)
 }
 
 // chooseBase names the image to advise for.
@@ -451,12 +459,8 @@ func advise1(ctx context.Context, a *extract.Analysis, srcDir, input string, arg
 }
 
 // handOff runs the Dockerfile frontend with every option this frontend was
-// given, the lock as the named context LockContext.
-func handOff(ctx context.Context, c client.Client, lockState llb.State) (*client.Result, error) {
-	def, err := lockState.Marshal(ctx)
-	if err != nil {
-		return nil, err
-	}
+// given, the lock (when not nil) as the named context LockContext.
+func handOff(ctx context.Context, c client.Client, lockState *llb.State) (*client.Result, error) {
 	opts := maps.Clone(c.BuildOpts().Opts)
 	if opts == nil {
 		opts = map[string]string{}
@@ -480,7 +484,13 @@ func handOff(ctx context.Context, c client.Client, lockState llb.State) (*client
 		}
 		inputs[name] = d.ToPB()
 	}
-	inputs[LockContext] = def.ToPB()
-	opts["context:"+LockContext] = "input:" + LockContext
+	if lockState != nil {
+		def, err := lockState.Marshal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		inputs[LockContext] = def.ToPB()
+		opts["context:"+LockContext] = "input:" + LockContext
+	}
 	return c.Solve(ctx, client.SolveRequest{Frontend: "dockerfile.v0", FrontendOpt: opts, FrontendInputs: inputs})
 }

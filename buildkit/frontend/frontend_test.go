@@ -189,3 +189,15 @@ func TestFinalBase(t *testing.T) {
 		})
 	}
 }
+
+// TestSubrequestSkipsAdvice: --print/--call subrequests go straight to
+// dockerfile.v0, reading no image and writing no lock.
+func TestSubrequestSkipsAdvice(t *testing.T) {
+	c := &fakeClient{opts: map[string]string{"requestid": "frontend.outline", "source": "seshat.test/seshat-frontend"}}
+	if _, err := Build(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if c.handed == nil || len(c.solved) != 0 || c.handed.FrontendInputs["seshat-lock"] != nil || c.handed.FrontendOpt["requestid"] != "frontend.outline" {
+		t.Errorf("solved %v, handed %+v", c.solved, c.handed)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seshat-dev/seshat/advise/pep508"
 )
 
 func TestLoadTree(t *testing.T) {
@@ -144,5 +146,16 @@ spec:
 	}
 	if len(set.Units) != 1 || set.Units[0].Name != "legacy.HelloBoot" {
 		t.Fatalf("units = %+v", set.Units)
+	}
+}
+
+// isCanonicalName is a shortcut for pep508.ValidName and CanonicalName:
+// whatever it accepts they must accept unchanged.
+func TestIsCanonicalName(t *testing.T) {
+	for _, s := range []string{"flask", "flask-openid", "a", "0", "py3-x2", "", "-a", "a-", "a--b", "A", "a_b", "a.b", "a b", "ä", "zope-interface"} {
+		want := pep508.ValidName(s) && pep508.CanonicalName(s) == s
+		if got := isCanonicalName(s); got != want {
+			t.Errorf("isCanonicalName(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

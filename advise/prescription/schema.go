@@ -113,8 +113,8 @@ func (c *checker) spec(where string, n *node, nullable bool) *Spec {
 
 func (c *checker) pkgName(where string, n *node) string {
 	s := c.str(where, n)
-	if s == "" {
-		return ""
+	if s == "" || isCanonicalName(s) {
+		return s
 	}
 	if !pep508.ValidName(s) {
 		c.fail(n, "%s %q is not a valid Python package name", where, s)
@@ -125,6 +125,22 @@ func (c *checker) pkgName(where string, n *node) string {
 		return canon
 	}
 	return s
+}
+
+// isCanonicalName reports whether s is a valid name in normalized form —
+// lowercase letters and digits joined by single hyphens, as nearly every name
+// in a prescription is — without pep508's regular expression and copy, which
+// took a twentieth of a load.
+func isCanonicalName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0 && i < len(s)-1 && s[i-1] != '-':
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // list accepts a list, or with allowNot a {not: list}.
@@ -564,20 +580,24 @@ func (c *checker) locked(where string, n *node, full bool) *Locked {
 
 func (c *checker) run(kind Kind, n *node) Run {
 	var r Run
-	known := []string{"stack_info", "log"}
+	// Whole literals rather than appends to a common head, which allocated
+	// for every unit.
+	var known []string
 	switch kind {
 	case KindBoot, KindStride:
-		known = append(known, "not_acceptable", "eager_stop_pipeline")
+		known = []string{"stack_info", "log", "not_acceptable", "eager_stop_pipeline"}
 	case KindPseudonym:
-		known = append(known, "yield")
+		known = []string{"stack_info", "log", "yield"}
 	case KindStep:
-		known = append(known, "not_acceptable", "eager_stop_pipeline", "score", "justification", "multi_package_resolution")
+		known = []string{"stack_info", "log", "not_acceptable", "eager_stop_pipeline", "score", "justification", "multi_package_resolution"}
 	case KindSkipPackageStep:
-		known = append(known, "multi_package_resolution")
+		known = []string{"stack_info", "log", "multi_package_resolution"}
 	case KindAddPackageStep:
-		known = append(known, "multi_package_resolution", "package_version")
+		known = []string{"stack_info", "log", "multi_package_resolution", "package_version"}
 	case KindWrap:
-		known = append(known, "justification", "advised_manifest_changes")
+		known = []string{"stack_info", "log", "justification", "advised_manifest_changes"}
+	default:
+		known = []string{"stack_info", "log"}
 	}
 	var req []string
 	switch kind {
@@ -715,20 +735,23 @@ func (c *checker) unit(group string, n *node) *Unit {
 		}
 		implemented = impl
 	}
+	// Whole literals, and the name quoted without fmt: this runs for
+	// every unit.
 	req := []string{"name", "type", "should_include"}
 	if implemented {
 		switch u.Kind {
-		case KindPseudonym, KindSieve, KindSkipPackageSieve, KindStep, KindSkipPackageStep, KindAddPackageStep, KindStride:
-			req = append(req, "match")
-		}
-		switch u.Kind {
-		case KindBoot, KindPseudonym, KindStep, KindAddPackageStep, KindStride, KindWrap:
-			req = append(req, "run")
+		case KindPseudonym, KindStep, KindAddPackageStep, KindStride:
+			req = []string{"name", "type", "should_include", "match", "run"}
+		case KindSieve, KindSkipPackageSieve, KindSkipPackageStep:
+			req = []string{"name", "type", "should_include", "match"}
+		case KindBoot, KindWrap:
+			req = []string{"name", "type", "should_include", "run"}
 		}
 	}
 	where := "unit"
 	if nm := n.get("name"); nm != nil && nm.kind == scalarNode {
-		where = fmt.Sprintf("unit %q", nm.value)
+		var buf [64]byte
+		where = string(strconv.AppendQuote(append(buf[:0], "unit "...), nm.value))
 	}
 	c.fields(where, n, []string{"name", "type", "should_include", "match", "run", "metadata"}, req, func(k string, v *node) {
 		switch k {

@@ -6,59 +6,34 @@
 package buildkit
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/seshat-dev/seshat/internal/buildah"
 	"github.com/seshat-dev/seshat/internal/fixtures"
 	"github.com/seshat-dev/seshat/internal/pyindex"
 )
 
-// buildah runs buildah on the test's own storage, so parallel tests and
-// other users of the machine never share images or locks.
-type buildah struct {
-	t     *testing.T
-	store string
-}
-
-func (b buildah) run(args ...string) string {
-	b.t.Helper()
-	global := []string{"--storage-driver", "vfs", "--root", filepath.Join(b.store, "root"), "--runroot", filepath.Join(b.store, "run")}
-	cmd := exec.Command("buildah", append(global, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		b.t.Fatalf("buildah %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
+// TestMain removes the seshat binary the test built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fixtures.RemoveBuilt()
+	os.Exit(code)
 }
 
 func TestContainerfileExampleWithBuildah(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("buildah with chroot isolation and vfs storage needs root here")
-	}
-	if _, err := exec.LookPath("buildah"); err != nil {
-		t.Fatal("buildah missing: run `make deps` (Debian's buildah)")
-	}
-	b := buildah{t: t, store: t.TempDir()}
+	b := buildah.New(t)
 
 	// The seshat image: the static binary alone, as the Containerfile's
 	// final stage has it.
-	sctx := t.TempDir()
-	bin := filepath.Join(sctx, "seshat")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/seshat")
-	build.Dir = fixtures.RepoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building seshat: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(filepath.Join(sctx, "Containerfile"), []byte("FROM scratch\nCOPY seshat /usr/local/bin/seshat\n"), 0o644); err != nil {
+	bin, err := os.ReadFile(fixtures.StaticSeshat(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	b.run("bud", "--isolation", "chroot", "-t", "localhost/seshat-test:latest", "-f", filepath.Join(sctx, "Containerfile"), sctx)
+	b.Build("localhost/seshat-test:latest", "FROM scratch\nCOPY seshat /usr/local/bin/seshat\n",
+		map[string][]byte{"seshat": bin})
 
 	// The application: an unpinned requirement the base's venv lacks.
 	app := t.TempDir()
@@ -68,22 +43,10 @@ func TestContainerfileExampleWithBuildah(t *testing.T) {
 		}
 	}
 	index := pyindex.Start(t, fixtures.Path(t, "wheels"))
-	// buildah parses an oci: path as an image name, which must be lowercase,
-	// and the checkout may live anywhere: reach the layout through a
-	// lowercase link.
-	linkDir, err := os.MkdirTemp("", "seshat-buildah-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(linkDir) })
-	layoutLink := filepath.Join(linkDir, "debian12")
-	if err := os.Symlink(fixtures.Path(t, "images/debian12"), layoutLink); err != nil {
-		t.Fatal(err)
-	}
-	base := "oci:" + layoutLink + ":latest"
+	base := buildah.LayoutRef(t, fixtures.Path(t, "images/debian12"), "latest")
 	// Host network: the index listens on the host's loopback; nothing else
 	// is reachable or configured.
-	out := b.run("bud", "--isolation", "chroot", "--network", "host",
+	out := b.Run("bud", "--isolation", "chroot", "--network", "host",
 		"--build-arg", "BASE="+base,
 		"--build-arg", "SESHAT_IMAGE=localhost/seshat-test:latest",
 		"--build-arg", "PIP_INDEX_URL="+index.URL+"/simple",
@@ -95,8 +58,8 @@ func TestContainerfileExampleWithBuildah(t *testing.T) {
 	}
 
 	// Read the result with the image's own Python.
-	ctr := strings.TrimSpace(b.run("from", "--pull-never", "localhost/app:latest"))
-	got := b.run("run", "--isolation", "chroot", ctr, "--", "python3", "-c", `from importlib import metadata
+	ctr := strings.TrimSpace(b.Run("from", "--pull-never", "localhost/app:latest"))
+	got := b.Run("run", "--isolation", "chroot", ctr, "--", "python3", "-c", `from importlib import metadata
 import os
 for n in ("flask", "werkzeug", "markupsafe", "click"): print(n, metadata.version(n))
 lock = "/tmp/requirements.lock"

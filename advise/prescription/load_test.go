@@ -2,6 +2,7 @@ package prescription
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,6 +157,33 @@ func TestIsCanonicalName(t *testing.T) {
 		want := pep508.ValidName(s) && pep508.CanonicalName(s) == s
 		if got := isCanonicalName(s); got != want {
 			t.Errorf("isCanonicalName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// Files are read into one reused buffer that a large file grows; the text
+// the units keep must still be each file's own.
+func TestLoadLargeFileBetweenSmallOnes(t *testing.T) {
+	dir := t.TempDir()
+	wrap := func(name string) string {
+		return fmt.Sprintf("  - name: %s\n    type: wrap\n    should_include:\n      adviser_pipeline: true\n    run:\n      justification:\n      - type: INFO\n        message: Message of %s\n        link: https://example.com/%s\n", name, name, name)
+	}
+	var big strings.Builder
+	big.WriteString("units:\n  wraps:\n")
+	for i := 0; i < 2000; i++ {
+		big.WriteString(wrap(fmt.Sprintf("Big%dWrap", i)))
+	}
+	writeFile(t, filepath.Join(dir, "a.yaml"), "units:\n  wraps:\n"+wrap("AWrap"))
+	writeFile(t, filepath.Join(dir, "b.yaml"), big.String())
+	writeFile(t, filepath.Join(dir, "c.yaml"), "units:\n  wraps:\n"+wrap("CWrap"))
+	set := mustLoad(t, dir)
+	if len(set.Units) != 2002 {
+		t.Fatalf("%d units, want 2002", len(set.Units))
+	}
+	for _, u := range set.Units {
+		name := strings.TrimPrefix(u.Name, defaultName+".")
+		if want := "Message of " + name; len(u.Run.Justification) != 1 || u.Run.Justification[0].Message != want {
+			t.Fatalf("unit %s: justification %+v, want message %q", u.Name, u.Run.Justification, want)
 		}
 	}
 }

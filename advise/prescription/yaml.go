@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -275,6 +276,7 @@ type fline struct {
 type fastParser struct {
 	lines []fline
 	pos   int
+	eol   bool // the document ends with a line break
 	// arena holds the nodes of the current document, and kids their
 	// children lists. A parsed tree lives only until its file is checked,
 	// so the next parse reuses both: allocating nodes and lists one by one
@@ -325,7 +327,7 @@ func fastParse(data []byte) (n *node, ok bool) {
 // parse may be called again on the same parser; it reuses its buffers, so
 // the previous tree must no longer be in use.
 func (p *fastParser) parse(b []byte) (n *node, ok bool) {
-	if bytes.IndexByte(b, '\t') >= 0 || bytes.IndexByte(b, '\r') >= 0 {
+	if !printable(b) {
 		return nil, false
 	}
 	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
@@ -334,6 +336,7 @@ func (p *fastParser) parse(b []byte) (n *node, ok bool) {
 	// One copy of the file; every line and scalar is a substring of it.
 	data := string(b)
 	p.lines, p.pos, p.used = p.lines[:0], 0, 0
+	p.eol = len(b) > 0 && b[len(b)-1] == '\n'
 	p.kids, p.stack = p.kids[:0], p.stack[:0]
 	num := 0
 	for len(data) > 0 {
@@ -370,6 +373,25 @@ func (p *fastParser) parse(b []byte) (n *node, ok bool) {
 		return nil, false
 	}
 	return root, true
+}
+
+// printable reports whether b is UTF-8 of the characters YAML allows
+// unescaped, less tabs and carriage returns, which the fast path does not
+// handle: yaml.v3 rejects the others with a line to report.
+func printable(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c >= 0x20 && c < 0x7F || c == '\n' {
+			continue
+		} else if c < 0x80 {
+			return false
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 || !(r == 0x85 || r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) {
+			return false
+		}
+		i += size - 1
+	}
+	return true
 }
 
 // skip moves past blank and comment lines.
@@ -420,7 +442,8 @@ func splitKey(t string) (key, rest string, ok bool) {
 		}
 	}
 	key = strings.TrimRight(t[:i], " ")
-	if key == "" || key == "<<" || strings.Contains(key, " #") || strings.ContainsAny(key, "\"'") {
+	// Two IndexByte rather than ContainsAny, which builds a set per call.
+	if key == "" || key == "<<" || strings.Contains(key, " #") || strings.IndexByte(key, '"') >= 0 || strings.IndexByte(key, '\'') >= 0 {
 		return "", "", false
 	}
 	if i+1 < len(t) {
@@ -663,6 +686,12 @@ func (p *fastParser) blockScalar(header string, num, col, indent int) (*node, bo
 		p.pos++
 	}
 	p.parts = parts[:0] // keep what it grew to for the next block
+	if p.pos == len(p.lines) && !p.eol {
+		return nil, false // whether the last line break is content: yaml.v3 decides
+	}
+	if !literal && len(parts) > 0 && parts[0] == "" {
+		return nil, false // leading blank lines of a folded scalar: likewise
+	}
 	// Trailing blank lines belong to chomping, not content.
 	for len(parts) > 0 && parts[len(parts)-1] == "" {
 		parts = parts[:len(parts)-1]
@@ -728,8 +757,15 @@ func resolvePlain(s string) scalarTag {
 	if floatRE.MatchString(plain) {
 		return tagFloat
 	}
-	if strings.HasPrefix(plain, "0b") || strings.HasPrefix(plain, "-0b") {
-		return tagInt
+	// yaml.v3 reads 0b… and -0b… as binary, when they are.
+	if bin, ok := strings.CutPrefix(plain, "0b"); ok {
+		if _, err := strconv.ParseUint(bin, 2, 64); err == nil {
+			return tagInt
+		}
+	} else if bin, ok := strings.CutPrefix(plain, "-0b"); ok {
+		if _, err := strconv.ParseInt("-"+bin, 2, 64); err == nil {
+			return tagInt
+		}
 	}
 	return tagStr
 }

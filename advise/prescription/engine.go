@@ -409,7 +409,9 @@ func (e *Engine) Stride(st State) ([]Fired, error) {
 }
 
 // Wrap runs wrap units on the final lock: justifications, stack_info and
-// advised manifest changes for the report. Each unit fires at most once.
+// advised manifest changes for the report, then wrap.GHReleaseNotes units,
+// which link the release notes of the version locked. Each unit fires at
+// most once.
 func (e *Engine) Wrap(st State) []Fired {
 	var out []Fired
 	for _, u := range e.byKind[KindWrap] {
@@ -428,6 +430,22 @@ func (e *Engine) Wrap(st State) []Fired {
 				out = append(out, fire(u, pkg))
 				break
 			}
+		}
+	}
+	for _, u := range e.byKind[KindGHReleaseNotes] {
+		for _, m := range u.Match {
+			if len(m.Resolved) == 0 || !stateMatches(m, Candidate{}, st, false) || u.Run.ReleaseNotes == nil {
+				continue
+			}
+			got := st.Resolved[m.Resolved[0].Name]
+			f := fire(u, got.String())
+			rn := u.Run.ReleaseNotes
+			j := Justification{Type: "INFO", Message: "Release notes for package " + got.Name + " " + got.Version, PackageName: got.Name,
+				Link: "https://github.com/" + rn.Organization + "/" + rn.Repository + "/releases/tag/" + rn.TagVersionPrefix + got.Version}
+			f.Justification = append(f.Justification, j)
+			f.Type, f.Message, f.Link = j.Type, j.Message, j.Link
+			out = append(out, f)
+			break
 		}
 	}
 	return out

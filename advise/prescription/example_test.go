@@ -39,14 +39,15 @@ func Example() {
 	lock := prescription.State{Resolved: map[string]prescription.Candidate{
 		"flask-openid": {Name: "flask-openid", Version: "1.3.1"},
 		"gitpython":    {Name: "gitpython", Version: "3.1.43"},
+		"click":        {Name: "click", Version: "8.1.7"},
 	}}
 	for _, f := range engine.Wrap(lock) {
 		fmt.Printf("%s %s: %s\n", f.Type, f.Unit, f.Message)
 	}
 	// Output:
 	// warning: step.Group 1
-	// warning: wrap.GHReleaseNotes 2
 	// flask-openid 1.2.5 acceptable: false - flask-openid<1.3.0 cannot be installed next to setuptools>=58.0.0 (no 2to3)
 	// INFO seshat-test.EveryLockWrap: Resolved with seshat test prescriptions
 	// WARNING seshat-test.GitPythonNeedsGitWrap: GitPython calls the git binary, which this image does not have; install the git RPM
+	// INFO seshat-test.ClickReleaseNotesWrap: Release notes for package click 8.1.7
 }

@@ -3,6 +3,7 @@ package prescription
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,8 +17,8 @@ const excerpt = "testdata/thoth-excerpt/prescriptions"
 // lines, `not: [null]`, labels, a legacy non-PEP 440 pin.
 func TestThothExcerpt(t *testing.T) {
 	set := mustLoad(t, excerpt)
-	if len(set.Units) != 11 || len(set.Warnings) != 2 {
-		t.Fatalf("%d units, warnings %v; want 11 units and 2 warnings", len(set.Units), set.Warnings)
+	if len(set.Units) != 12 || len(set.Warnings) != 1 {
+		t.Fatalf("%d units, warnings %v; want 12 units and 1 warning (step.Group)", len(set.Units), set.Warnings)
 	}
 	pypi := "https://pypi.org/simple"
 
@@ -107,6 +108,24 @@ func TestThothExcerpt(t *testing.T) {
 	}
 	if !sawTorch || !sawPillow {
 		t.Errorf("wraps fired: torch %v, pillow (legacy ==2.0.0-legacy) %v", sawTorch, sawPillow)
+	}
+
+	// wrap.GHReleaseNotes links the release of the version locked.
+	notes := func(version string) []string {
+		var links []string
+		st := State{Resolved: map[string]Candidate{"gitpython": {Name: "gitpython", Version: version, IndexURL: pypi}}}
+		for _, f := range set.For(Context{}).Wrap(st) {
+			if f.Kind == KindGHReleaseNotes {
+				links = append(links, f.Link)
+			}
+		}
+		return links
+	}
+	if got := notes("3.1.43"); len(got) != 1 || got[0] != "https://github.com/gitpython-developers/GitPython/releases/tag/3.1.43" {
+		t.Errorf("GitPython release notes: %q", got)
+	}
+	if got := set.For(Context{}).Wrap(lock); slices.ContainsFunc(got, func(f Fired) bool { return f.Kind == KindGHReleaseNotes }) {
+		t.Errorf("release notes without GitPython in the lock: %+v", got)
 	}
 }
 

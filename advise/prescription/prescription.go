@@ -33,6 +33,7 @@ const (
 	KindAddPackageStep   Kind = "step.AddPackage"
 	KindStride           Kind = "stride"
 	KindWrap             Kind = "wrap"
+	KindGHReleaseNotes   Kind = "wrap.GHReleaseNotes"
 )
 
 // groupKinds lists, per `units:` key, the kinds Thoth's schema allows there
@@ -44,7 +45,7 @@ var groupKinds = map[string]map[Kind]bool{
 	"sieves":     {KindSieve: true, KindSkipPackageSieve: true},
 	"steps":      {KindStep: true, KindSkipPackageStep: true, KindAddPackageStep: true, "step.Group": false},
 	"strides":    {KindStride: true},
-	"wraps":      {KindWrap: true, "wrap.GHReleaseNotes": false},
+	"wraps":      {KindWrap: true, KindGHReleaseNotes: true},
 }
 
 var groupOrder = []string{"boots", "pseudonyms", "sieves", "steps", "strides", "wraps"}
@@ -238,6 +239,12 @@ type Locked struct {
 	MatchedVersion bool
 }
 
+// ReleaseNotes is wrap.GHReleaseNotes's run.release_notes: where a
+// package's GitHub releases are, tagged TagVersionPrefix + version.
+type ReleaseNotes struct {
+	Organization, Repository, TagVersionPrefix string
+}
+
 // Run is a unit's run section.
 type Run struct {
 	Log                    *Message
@@ -247,8 +254,9 @@ type Run struct {
 	EagerStopPipeline      string
 	Score                  *float64
 	MultiPackageResolution bool
-	Yield                  *Locked // pseudonym
-	AddPackage             *Locked // step.AddPackage
+	Yield                  *Locked       // pseudonym
+	AddPackage             *Locked       // step.AddPackage
+	ReleaseNotes           *ReleaseNotes // wrap.GHReleaseNotes
 	AdvisedManifestChanges any
 	Raw                    any // unimplemented kinds keep their run as written
 }

@@ -525,7 +525,7 @@ func (c *checker) match(kind Kind, n *node) []Match {
 			})
 			return m
 		})
-	case KindStride, KindWrap:
+	case KindStride, KindWrap, KindGHReleaseNotes:
 		return c.matchEntries(n, true, func(e *node) Match {
 			var m Match
 			var req []string
@@ -596,6 +596,8 @@ func (c *checker) run(kind Kind, n *node) Run {
 		known = []string{"stack_info", "log", "multi_package_resolution", "package_version"}
 	case KindWrap:
 		known = []string{"stack_info", "log", "justification", "advised_manifest_changes"}
+	case KindGHReleaseNotes:
+		known = []string{"release_notes"}
 	default:
 		known = []string{"stack_info", "log"}
 	}
@@ -605,6 +607,8 @@ func (c *checker) run(kind Kind, n *node) Run {
 		req = []string{"yield"}
 	case KindAddPackageStep:
 		req = []string{"package_version"}
+	case KindGHReleaseNotes:
+		req = []string{"release_notes"}
 	}
 	c.fields("run", n, known, req, func(k string, v *node) {
 		switch k {
@@ -701,6 +705,19 @@ func (c *checker) run(kind Kind, n *node) Run {
 			r.AddPackage = c.locked("run.package_version", v, true)
 		case "advised_manifest_changes":
 			r.AdvisedManifestChanges = v.toValue()
+		case "release_notes":
+			rn := &ReleaseNotes{}
+			c.fields("run.release_notes", v, []string{"organization", "repository", "tag_version_prefix"}, []string{"organization", "repository"}, func(k string, v *node) {
+				switch k {
+				case "organization":
+					rn.Organization = c.str("run.release_notes.organization", v)
+				case "repository":
+					rn.Repository = c.str("run.release_notes.repository", v)
+				case "tag_version_prefix":
+					rn.TagVersionPrefix = c.str("run.release_notes.tag_version_prefix", v)
+				}
+			})
+			r.ReleaseNotes = rn
 		}
 	})
 	// Exclusive keys, as in Thoth's schema.
@@ -746,6 +763,8 @@ func (c *checker) unit(group string, n *node) *Unit {
 			req = []string{"name", "type", "should_include", "match"}
 		case KindBoot, KindWrap:
 			req = []string{"name", "type", "should_include", "run"}
+		case KindGHReleaseNotes:
+			req = []string{"name", "type", "should_include", "match", "run"}
 		}
 	}
 	where := "unit"

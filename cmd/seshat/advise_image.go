@@ -61,7 +61,7 @@ func addImageFlags(fl *pflag.FlagSet, f *imageFlags) {
 	fl.StringVar(&f.installed, "installed", "keep", "packages the image already has: keep (leave them, unlocked, when they fit), prefer (try them first, lock them), ignore")
 	fl.StringVar(&f.recommendation, "recommendation-type", "latest", "latest, stable, security (with --advisories) or performance")
 	fl.StringVar(&f.advisories, "advisories", "", "OSV JSON or PyPA advisory-database YAML `DIR` for --recommendation-type security")
-	fl.StringVar(&f.report, "report", "", "write the JSON report of the environment and every decision to `FILE`")
+	fl.StringVar(&f.report, "report", "", "write the JSON report of the environment and every decision to `FILE` (fields: docs/report.md)")
 	fl.StringArrayVar(&f.prescriptions, "prescriptions", nil, "Thoth-style prescriptions `DIR` to steer the resolution (repeatable)")
 	fl.BoolVar(&f.noABICheck, "no-abi-check", false, "trust wheel platform tags instead of reading the symbol versions their shared objects need")
 }

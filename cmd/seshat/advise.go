@@ -123,6 +123,7 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want pipfile-lock, requirements or pylock", f.format)}
 	}
+	startKnowledge(&f.img)
 	in, err := loadInput(f)
 	if err != nil {
 		return err

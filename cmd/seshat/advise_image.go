@@ -47,6 +47,54 @@ type imageFlags struct {
 	report                string
 	noABICheck            bool
 	prescriptions         []string
+
+	// knowledge loads the prescriptions and advisories in the background.
+	knowledge *knowledge
+}
+
+// knowledge is what advise reads besides the input and the image:
+// prescriptions and advisories. It loads while the image is analyzed, so a
+// checkout of the public prescriptions repository (65,000 files, about two
+// seconds here) adds no wall time when the image is pulled or walked.
+type knowledge struct {
+	done          chan struct{}
+	prescriptions *prescription.Set
+	advisories    *advise.Advisories
+	err           error
+}
+
+// startKnowledge starts loading what g names, when it names an image to
+// resolve for (without one, advise stops at a usage error).
+func startKnowledge(g *imageFlags) {
+	if g.image == "" && g.analysis == "" && g.root == "" {
+		return
+	}
+	k := &knowledge{done: make(chan struct{})}
+	g.knowledge = k
+	go func() {
+		defer close(k.done)
+		var err error
+		if g.advisories != "" {
+			if k.advisories, err = advise.LoadAdvisories(g.advisories); err != nil {
+				k.err = inputFileError{err}
+				return
+			}
+		}
+		if len(g.prescriptions) > 0 {
+			if k.prescriptions, err = prescription.Load(g.prescriptions...); err != nil {
+				k.err = inputFileError{fmt.Errorf("loading prescriptions: %w", err)}
+			}
+		}
+	}()
+}
+
+// wait returns what startKnowledge loaded.
+func (k *knowledge) wait() (*prescription.Set, *advise.Advisories, error) {
+	if k == nil {
+		return nil, nil, nil
+	}
+	<-k.done
+	return k.prescriptions, k.advisories, k.err
 }
 
 func addImageFlags(fl *pflag.FlagSet, f *imageFlags) {
@@ -189,18 +237,11 @@ func adviseResolve(cmd *cobra.Command, f *adviseFlags, in *reqfile.Input, env *a
 		return nil, nil, usageError{err}
 	}
 	s := advise.ImageSettings{Installed: mode, Recommendation: rec}
-	if g.advisories != "" {
-		if s.Advisories, err = advise.LoadAdvisories(g.advisories); err != nil {
-			return nil, nil, inputFileError{err}
-		}
-	}
-	if rec == advise.RecommendSecurity && s.Advisories == nil {
+	if rec == advise.RecommendSecurity && g.advisories == "" {
 		return nil, nil, usageError{errors.New("--recommendation-type security needs --advisories DIR (a checkout of an OSV or PyPA advisory database)")}
 	}
-	if len(g.prescriptions) > 0 {
-		if s.Prescriptions, err = prescription.Load(g.prescriptions...); err != nil {
-			return nil, nil, inputFileError{fmt.Errorf("loading prescriptions: %w", err)}
-		}
+	if s.Prescriptions, s.Advisories, err = g.knowledge.wait(); err != nil {
+		return nil, nil, err
 	}
 	if !g.noABICheck {
 		s.ABI = advise.NewABIChecker(client, abiCacheDir(f.cacheDir))

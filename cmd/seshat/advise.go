@@ -303,8 +303,25 @@ func explain(w io.Writer, res *advise.Result) {
 	}
 }
 
-// writeFileAtomic replaces path with data, so a failed run leaves the old file.
+// writeFileAtomic replaces path with data, so a failed run leaves the old
+// file. A path that is not a regular file — /dev/null, /dev/stdout, a named
+// pipe, a symlink — is written through instead: renaming over it would
+// replace the device or the link itself (as root, /dev/null for everyone).
 func writeFileAtomic(path string, data []byte) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

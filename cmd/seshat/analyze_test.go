@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/seshat-dev/seshat/extract"
 	"github.com/seshat-dev/seshat/internal/fixtures"
@@ -123,6 +125,37 @@ func TestAnalyzeFormatsAndOutputFile(t *testing.T) {
 	}
 	if doc.Result.OS["id"] != "debian" || doc.Result.OS["version_id"] != "12" || len(doc.Result.Deb) != 5 {
 		t.Errorf("package-extract result %+v", doc.Result)
+	}
+}
+
+// -o onto something that is not a regular file — /dev/null, a named pipe —
+// writes through it; replacing it by renaming a temporary file over it would
+// turn, as root, /dev/null into a file. A FIFO stands in for /dev/null so a
+// regression cannot break the machine's.
+func TestAnalyzeOutputToFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "out")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo) // blocks until seshat opens the pipe for writing
+		got <- b
+	}()
+	_, stderr, code := anRun(t, "oci:"+anSample(t), "--no-cache", "-o", fifo)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("after -o, %s is %v (%v), want the named pipe still", fifo, fi.Mode(), err)
+	}
+	select {
+	case b := <-got:
+		if !json.Valid(b) || !strings.Contains(string(b), `"debian"`) {
+			t.Errorf("the pipe's reader got %q, want the analysis", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing was written to the pipe")
 	}
 }
 

@@ -33,6 +33,27 @@ func MicropipenvCompatible(pf *reqfile.Pipfile) error {
 
 var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// PipfileFor returns the Pipfile a Pipfile.lock of in is hashed against:
+// in's own, or one synthesized from in with the indexes the resolution
+// used, whose text (ending in a newline) is returned too so that it can be
+// written beside the lock. name is the synthesized file's path, for errors.
+func PipfileFor(in *reqfile.Input, indexes []reqfile.Index, name string) (pf *reqfile.Pipfile, synthesized []byte, err error) {
+	if in.Pipfile != nil {
+		return in.Pipfile, nil, nil
+	}
+	synth := *in
+	synth.Indexes = indexes
+	data, err := SynthesizePipfile(&synth)
+	if err != nil {
+		return nil, nil, err
+	}
+	parsed, err := reqfile.ParsePipfileData(name, data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the synthesized Pipfile: %w", err)
+	}
+	return parsed.Pipfile, append(data, '\n'), nil
+}
+
 // SynthesizePipfile writes a Pipfile holding in's requirements, for
 // inputs that are not Pipfiles (requirements files, pyproject.toml) when
 // a Pipfile.lock is wanted: pipenv needs the Pipfile beside the lock, and

@@ -425,20 +425,13 @@ func advise1(ctx context.Context, a *extract.Analysis, srcDir, input string, arg
 		err = lock.WritePylock(&buf, res.Lock)
 		files["pylock.toml"] = buf.Bytes()
 	case "pipfile-lock":
-		pf := in.Pipfile
-		if pf == nil {
-			synth := *in
-			synth.Indexes = indexes
-			data, err := lock.SynthesizePipfile(&synth)
-			if err != nil {
-				return nil, "", err
-			}
-			parsed, err := reqfile.ParsePipfileData("Pipfile", data)
-			if err != nil {
-				return nil, "", fmt.Errorf("reading the synthesized Pipfile: %w", err)
-			}
-			pf = parsed.Pipfile
-			files["Pipfile"] = append(data, '\n')
+		var pf *reqfile.Pipfile
+		var synthesized []byte
+		if pf, synthesized, err = lock.PipfileFor(in, indexes, "Pipfile"); err != nil {
+			return nil, "", err
+		}
+		if synthesized != nil {
+			files["Pipfile"] = synthesized
 		}
 		err = lock.WritePipfileLock(&buf, res.Lock, pf)
 		files["Pipfile.lock"] = buf.Bytes()

@@ -264,30 +264,20 @@ func chooseIndexes(f *adviseFlags, in *reqfile.Input) ([]reqfile.Index, error) {
 // Pipfile, pipenv needs a Pipfile beside the lock whose hash matches: one is
 // synthesized from the input and written next to the output if none is there.
 func writePipfileLock(cmd *cobra.Command, w io.Writer, l *lock.Lock, in *reqfile.Input, indexes []reqfile.Index, output string) error {
-	pf := in.Pipfile
-	if pf == nil {
-		synth := *in
-		synth.Indexes = indexes
-		data, err := lock.SynthesizePipfile(&synth)
-		if err != nil {
-			return err
-		}
-		pfPath := "Pipfile"
-		if output != "" {
-			pfPath = filepath.Join(filepath.Dir(output), "Pipfile")
-		}
-		parsed, err := reqfile.ParsePipfileData(pfPath, data)
-		if err != nil {
-			return fmt.Errorf("reading the synthesized Pipfile: %w", err)
-		}
-		pf = parsed.Pipfile
-		if output != "" {
-			if _, err := os.Stat(pfPath); errors.Is(err, os.ErrNotExist) {
-				if err := writeFileAtomic(pfPath, append(data, '\n')); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "seshat: wrote %s for pipenv, from %s\n", pfPath, in.Source)
+	pfPath := "Pipfile"
+	if output != "" {
+		pfPath = filepath.Join(filepath.Dir(output), "Pipfile")
+	}
+	pf, synthesized, err := lock.PipfileFor(in, indexes, pfPath)
+	if err != nil {
+		return err
+	}
+	if synthesized != nil && output != "" {
+		if _, err := os.Stat(pfPath); errors.Is(err, os.ErrNotExist) {
+			if err := writeFileAtomic(pfPath, synthesized); err != nil {
+				return err
 			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "seshat: wrote %s for pipenv, from %s\n", pfPath, in.Source)
 		}
 	}
 	return lock.WritePipfileLock(w, l, pf)

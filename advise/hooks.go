@@ -28,9 +28,10 @@ type hooks struct {
 	// adjust changes the requirements of name at version: adds packages, or
 	// drops them all and reports skip (the package stays out of the lock).
 	adjust func(name, version string, reqs []pep508.Requirement) (out []pep508.Requirement, skip bool)
-	// refuse says why version of dep may not be chosen when from at
-	// fromVersion requires it, "" when it may.
-	refuse func(from, fromVersion, dep, version string) string
+	// refuse returns the test of dep's versions on the edge from "from" at
+	// fromVersion: why a version may not be chosen there, "" when it may;
+	// nil when the edge refuses none.
+	refuse func(from, fromVersion, dep string) func(version string) string
 	// mayAlternate says whether pseudonyms may replace name; alternatives
 	// lists those they offer for one version (see pseudonym.go), and
 	// alternativeChosen records one the solver took.
@@ -158,12 +159,12 @@ func (h *hooks) keptVersion(name string) (pep440.Version, bool) {
 	return v, ok
 }
 
-// refused applies the refuse hook.
-func (h *hooks) refused(from, fromVersion, dep, version string) string {
+// refusing applies the refuse hook: nil when nothing is refused on the edge.
+func (h *hooks) refusing(from, fromVersion, dep string) func(version string) string {
 	if h == nil || h.refuse == nil {
-		return ""
+		return nil
 	}
-	return h.refuse(from, fromVersion, dep, version)
+	return h.refuse(from, fromVersion, dep)
 }
 
 // keeps says whether name at version is what the image has installed, so

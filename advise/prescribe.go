@@ -231,14 +231,21 @@ func (p *prescribed) noteSkippedVia(key string, fired []prescription.Fired) {
 }
 
 // refuse applies the not_acceptable steps with package_version_from: the
-// version of dep is refused on the edge from "from".
-func (p *prescribed) refuse(from, fromVersion, dep, version string) string {
-	for _, r := range p.eng.RefusedVia(prescription.Candidate{Name: from, Version: fromVersion}, dep) {
-		if r.Version.Accepts(prescription.Candidate{Name: dep, Version: version}) {
-			return "refused by prescription " + describeFired([]prescription.Fired{r.Fired})
-		}
+// versions of dep they match are refused on the edge from "from". The units
+// are looked up once per edge, not per candidate version.
+func (p *prescribed) refuse(from, fromVersion, dep string) func(version string) string {
+	refusals := p.eng.RefusedVia(prescription.Candidate{Name: from, Version: fromVersion}, dep)
+	if len(refusals) == 0 {
+		return nil
 	}
-	return ""
+	return func(version string) string {
+		for _, r := range refusals {
+			if r.Version.Accepts(prescription.Candidate{Name: dep, Version: version}) {
+				return "refused by prescription " + describeFired([]prescription.Fired{r.Fired})
+			}
+		}
+		return ""
+	}
 }
 
 // exclude refuses the versions sieves remove and state-free steps refuse.

@@ -462,13 +462,11 @@ func (p *provider) Dependencies(ctx context.Context, pkg pubgrub.Package, versio
 		reqs = nil
 	}
 	deps := p.dependencies(reqs)
-	if h := p.cfg.hooks; h != nil && h.refuse != nil {
-		for i, d := range deps {
-			dep, _ := splitExtra(d.Package)
+	for i, d := range deps {
+		dep, _ := splitExtra(d.Package)
+		if refused := p.cfg.hooks.refusing(base, version, dep); refused != nil {
 			accepts := d.Accepts
-			deps[i].Accepts = func(v string) bool {
-				return (accepts == nil || accepts(v)) && h.refused(base, version, dep, v) == ""
-			}
+			deps[i].Accepts = func(v string) bool { return (accepts == nil || accepts(v)) && refused(v) == "" }
 		}
 	}
 	if extra != "" {

@@ -217,6 +217,22 @@ func TestPrescriptionSteps(t *testing.T) {
         message: app 2 crashes with lib 2
         link: https://example.org/app-lib
 `,
+		"li_/lib/steps.yaml": `units:
+  steps:
+  - name: OldToolNeedsOldLib
+    type: step
+    should_include:
+      adviser_pipeline: true
+    match:
+      package_version:
+        name: lib
+        version: ">=2.0"
+      state:
+        package_version_from:
+        - name: oldtool
+    run:
+      not_acceptable: oldtool breaks with lib 2
+`,
 		"sc_/scipy/steps.yaml": `units:
   steps:
   - name: SciPyAddsPooch
@@ -278,6 +294,7 @@ func TestPrescriptionSteps(t *testing.T) {
 		dist{name: "modern", version: "1.0", requires: []string{"six"}},
 		dist{name: "six", version: "1.16.0"},
 		dist{name: "legacy", version: "1.0"},
+		dist{name: "oldtool", version: "1.0", requires: []string{"lib"}},
 	))
 	img, err := advise.NewImageEnvironment(analyze(t, "oci:"+fixtures.Path(t, "images/debian12")), "")
 	if err != nil {
@@ -305,6 +322,23 @@ func TestPrescriptionSteps(t *testing.T) {
 		t.Errorf("app>=2 and lib>=2: %v, want no solution citing the prescription", err)
 	} else {
 		t.Logf("app>=2 and lib>=2: %v", err)
+	}
+
+	// package_version_from: lib 2 is refused when oldtool brings it in, and
+	// only then.
+	res, _, err = resolveImage(t, srv, img, "oldtool\n", rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["lib"] != "1.0" {
+		t.Errorf("oldtool: %v, want lib 1.0", got)
+	}
+	res, _, err = resolveImage(t, srv, img, "lib\n", rx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res.Lock); got["lib"] != "2.0" {
+		t.Errorf("lib alone: %v, want lib 2.0", got)
 	}
 
 	// step.AddPackage: scipy>=1.10 brings pooch 1.8.0, not the newest.

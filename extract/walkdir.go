@@ -28,11 +28,7 @@ func WalkDir(ctx context.Context, root string, exs []Extractor, opt WalkOptions)
 	if !fi.IsDir() {
 		return nil, nil, fmt.Errorf("opening root filesystem %s: not a directory", root)
 	}
-	// "/" may also be named through a symlink or a bind mount.
-	hostRoot := abs == "/"
-	if sys, err := os.Stat("/"); err == nil && os.SameFile(fi, sys) {
-		hostRoot = true
-	}
+	hostRoot := runningRoot(abs)
 	// os.Root refuses any path, symlinks included, that leads out of abs:
 	// a symlink in the tree is recorded, never followed outside.
 	r, err := os.OpenRoot(abs)

@@ -148,6 +148,9 @@ func versionOK(present string, spec *Spec) bool {
 }
 
 func (re *RuntimeEnvironments) matches(ctx *Context) bool {
+	if re == nil {
+		return true
+	}
 	if len(re.OperatingSystems) > 0 {
 		hit := false
 		for _, os := range re.OperatingSystems {

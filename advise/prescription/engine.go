@@ -2,6 +2,7 @@ package prescription
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/seshat-dev/seshat/advise/pep508"
@@ -95,27 +96,27 @@ func (e *StopError) Error() string {
 // should_include passed. Its methods do no I/O and do not change it, so the
 // resolver may call them from several goroutines.
 type Engine struct {
-	ctx      Context
-	included []*Unit
-	byKind   map[Kind][]*Unit
-	// byName indexes package-specific units by canonical package name;
-	// units matching any package are under "".
-	byName map[Kind]map[string][]*Unit
+	ctx    Context
+	byKind map[Kind][]*lazyUnit
+	// byName indexes units by their indexKeys: the package a unit matches
+	// candidates of, or the first of the resolved dependencies it matches
+	// a state by; units matching any package are under "".
+	byName map[Kind]map[string][]*lazyUnit
 }
 
 // For evaluates every unit's should_include against ctx. Units listed under
 // should_include.dependencies are included only after those they name, as
 // Thoth orders boots, pseudonyms, sieves, steps, strides, wraps.
 func (s *Set) For(ctx Context) *Engine {
-	e := &Engine{ctx: ctx, byKind: map[Kind][]*Unit{}, byName: map[Kind]map[string][]*Unit{}}
+	e := &Engine{ctx: ctx, byKind: map[Kind][]*lazyUnit{}, byName: map[Kind]map[string][]*lazyUnit{}}
 	names := map[string]map[string]bool{}
 	for _, g := range groupOrder {
 		names[g] = map[string]bool{}
 	}
 	// Two passes keep the group order for dependencies.
 	for _, g := range groupOrder {
-		for _, u := range s.Units {
-			if groupOf(u.Kind) != g || !u.Include.includes(&ctx) || !depsMet(u, names) {
+		for _, u := range s.units {
+			if groupOf(u.Kind) != g || !u.Include.includes(&ctx) || !depsMet(u.Name, &u.Include, names) {
 				continue
 			}
 			names[g][u.Name] = true
@@ -125,9 +126,9 @@ func (s *Set) For(ctx Context) *Engine {
 	return e
 }
 
-func depsMet(u *Unit, included map[string]map[string]bool) bool {
-	ns, _, _ := strings.Cut(u.Name, ".")
-	for g, list := range u.Include.Dependencies {
+func depsMet(name string, inc *Include, included map[string]map[string]bool) bool {
+	ns, _, _ := strings.Cut(name, ".")
+	for g, list := range inc.Dependencies {
 		for _, n := range list {
 			if !included[g][n] && !included[g][ns+"."+n] {
 				return false
@@ -137,52 +138,57 @@ func depsMet(u *Unit, included map[string]map[string]bool) bool {
 	return true
 }
 
-func (e *Engine) add(u *Unit) {
-	e.included = append(e.included, u)
+func (e *Engine) add(u *lazyUnit) {
 	e.byKind[u.Kind] = append(e.byKind[u.Kind], u)
 	idx := e.byName[u.Kind]
 	if idx == nil {
-		idx = map[string][]*Unit{}
+		idx = map[string][]*lazyUnit{}
 		e.byName[u.Kind] = idx
 	}
-	keys := map[string]bool{}
-	for _, m := range u.Match {
-		switch {
-		case m.Package != nil:
-			keys[m.Package.Name] = true
-		case m.PackageName != "":
-			keys[m.PackageName] = true
-		default:
-			keys[""] = true
-		}
-	}
-	if len(u.Match) == 0 {
-		keys[""] = true
-	}
-	for k := range keys {
+	for _, k := range u.keys {
 		idx[k] = append(idx[k], u)
 	}
 }
 
-// Included lists the units whose should_include passed, for --explain.
-func (e *Engine) Included() []*Unit { return e.included }
+// decode returns the units, decoded.
+func decode(lazy []*lazyUnit) []*Unit {
+	if len(lazy) == 0 {
+		return nil
+	}
+	out := make([]*Unit, len(lazy))
+	for i, l := range lazy {
+		out[i] = l.get()
+	}
+	return out
+}
 
-// candidates returns the units of kind that may match the package, in load
-// order.
+// candidates returns the units of kind that may match the package: those
+// naming it, in load order, then those matching any package.
 func (e *Engine) candidates(kind Kind, name string) []*Unit {
 	idx := e.byName[kind]
 	if idx == nil {
 		return nil
 	}
 	named, any := idx[pep508.CanonicalName(name)], idx[""]
-	if len(any) == 0 {
-		return named
+	return decode(append(named[:len(named):len(named)], any...))
+}
+
+// forState returns the units of kind that may match the state st, in load
+// order: those whose first resolved dependency st holds, and those
+// matching without one.
+func (e *Engine) forState(kind Kind, st State) []*Unit {
+	idx := e.byName[kind]
+	if idx == nil {
+		return nil
 	}
-	if len(named) == 0 {
-		return any
+	lazy := append([]*lazyUnit(nil), idx[""]...)
+	for name := range st.Resolved {
+		lazy = append(lazy, idx[name]...)
 	}
-	out := append(append([]*Unit(nil), named...), any...)
-	return out
+	// A unit under several keys (one per match entry) comes once.
+	slices.SortFunc(lazy, func(a, b *lazyUnit) int { return a.ord - b.ord })
+	lazy = slices.Compact(lazy)
+	return decode(lazy)
 }
 
 func sameIndex(a, b string) bool { return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/") }
@@ -213,7 +219,7 @@ func (e *Engine) Boot(direct []string) ([]Fired, error) {
 		want[pep508.CanonicalName(d)] = true
 	}
 	var out []Fired
-	for _, u := range e.byKind[KindBoot] {
+	for _, u := range decode(e.byKind[KindBoot]) {
 		pkg, ok := "", len(u.Match) == 0
 		for _, m := range u.Match {
 			if m.PackageName == "" || want[m.PackageName] {
@@ -392,7 +398,7 @@ func stateMatches(m Match, c Candidate, st State, withFrom bool) bool {
 // returns a *StopError naming it, and the resolver should look for another.
 func (e *Engine) Stride(st State) ([]Fired, error) {
 	var out []Fired
-	for _, u := range e.byKind[KindStride] {
+	for _, u := range e.forState(KindStride, st) {
 		for _, m := range u.Match {
 			if !stateMatches(m, Candidate{}, st, false) {
 				continue
@@ -414,7 +420,7 @@ func (e *Engine) Stride(st State) ([]Fired, error) {
 // most once.
 func (e *Engine) Wrap(st State) []Fired {
 	var out []Fired
-	for _, u := range e.byKind[KindWrap] {
+	for _, u := range e.forState(KindWrap, st) {
 		if len(u.Match) == 0 {
 			out = append(out, fire(u, ""))
 			continue
@@ -432,7 +438,7 @@ func (e *Engine) Wrap(st State) []Fired {
 			}
 		}
 	}
-	for _, u := range e.byKind[KindGHReleaseNotes] {
+	for _, u := range e.forState(KindGHReleaseNotes, st) {
 		for _, m := range u.Match {
 			if len(m.Resolved) == 0 || !stateMatches(m, Candidate{}, st, false) || u.Run.ReleaseNotes == nil {
 				continue

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // MetadataFile names a prescription directory: its `prescription.name`
@@ -23,7 +24,15 @@ const defaultName = "UNKNOWN"
 // problem in any file makes Load fail with a *ProblemsError listing them;
 // units of kinds this engine does not implement load with a Warning.
 func Load(paths ...string) (*Set, error) {
-	set, problems := load(paths)
+	return LoadCached("", paths...)
+}
+
+// LoadCached is Load keeping, under cacheDir, what each file of a directory
+// yielded (see cache.go): a file unchanged since an earlier load is not read
+// again. An empty cacheDir is Load. The cache is best effort: one that
+// cannot be read or written makes a load slower, never wrong.
+func LoadCached(cacheDir string, paths ...string) (*Set, error) {
+	set, problems := load(paths, cacheDir)
 	if len(problems) > 0 {
 		return set, &ProblemsError{Problems: problems}
 	}
@@ -33,14 +42,20 @@ func Load(paths ...string) (*Set, error) {
 // Validate reports every problem in the prescriptions under the paths, in
 // file order; none means they load.
 func Validate(paths ...string) []Problem {
-	_, problems := load(paths)
+	_, problems := load(paths, "")
 	return problems
 }
 
 // result is what one file yields.
 type result struct {
-	units    []*Unit
+	units    []*lazyUnit
 	problems []Problem
+	blob     []byte // units and problems encoded; the units' bodies point into it
+	// cache is the file's entry for the next load's cache, nil when it is
+	// not to be cached; rel names it there.
+	cache *cachedFile
+	rel   string
+	hit   bool // the units came from the cache
 }
 
 // dirLoad is one directory's share of a load, filled in by whichever worker
@@ -48,9 +63,11 @@ type result struct {
 // however the work was scheduled.
 type dirLoad struct {
 	path     string // as given for a root, joined below it
-	fd       dirFD  // open until walked
-	meta     *Meta  // the nearest metadata file's, or the default
-	found    *Meta  // the metadata file read here, if any
+	rel      string // relative to the root, "" for the root
+	cache    *treeCache
+	fd       dirFD // open until walked
+	meta     *Meta // the nearest metadata file's, or the default
+	found    *Meta // the metadata file read here, if any
 	problems []Problem
 	entries  []entry // in name order
 }
@@ -70,7 +87,8 @@ type loader struct {
 	wg   sync.WaitGroup
 }
 
-func load(paths []string) (*Set, []Problem) {
+func load(paths []string, cacheDir string) (*Set, []Problem) {
+	start := time.Now()
 	l := &loader{idle: make(chan *dirLoad)}
 	for w := 1; w < runtime.GOMAXPROCS(0); w++ {
 		go func() {
@@ -95,7 +113,7 @@ func load(paths []string) (*Set, []Problem) {
 				roots = append(roots, entry{file: r.loadFile(p, meta, data, err)})
 			}
 		default:
-			d := &dirLoad{path: p, meta: meta}
+			d := &dirLoad{path: p, meta: meta, cache: openCache(cacheDir, p, start)}
 			if d.fd, err = openDir(p); err != nil {
 				d.problems = []Problem{{File: p, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
 				roots = append(roots, entry{dir: d})
@@ -132,9 +150,17 @@ func load(paths []string) (*Set, []Problem) {
 	}
 	flatten(roots)
 	set.Files = len(files)
+	for _, root := range roots {
+		if root.dir != nil && root.dir.cache != nil {
+			root.dir.saveCache()
+		}
+	}
 
 	warn := map[Kind]int{}
 	for _, r := range files {
+		if r.hit {
+			set.Cached++
+		}
 		problems = append(problems, r.problems...)
 		for _, u := range r.units {
 			if implemented, known := kindImplemented[u.Kind]; known && !implemented {
@@ -147,10 +173,11 @@ func load(paths []string) (*Set, []Problem) {
 				set.Warnings[i].Count++
 				continue
 			}
-			set.Units = append(set.Units, u)
+			u.ord = len(set.units)
+			set.units = append(set.units, u)
 		}
 	}
-	problems = append(problems, duplicates(set.Units)...)
+	problems = append(problems, duplicates(set.units)...)
 	return set, problems
 }
 
@@ -197,7 +224,7 @@ func (r *reader) walk(l *loader, d *dirLoad) {
 			continue
 		}
 		if e.isDir {
-			sub := &dirLoad{path: e.path, meta: meta}
+			sub := &dirLoad{path: e.path, rel: joinRel(d.rel, e.name), cache: d.cache, meta: meta}
 			d.entries = append(d.entries, entry{dir: sub})
 			if sub.fd, err = openSubdir(d.fd, e.name, e.path); err != nil {
 				sub.problems = []Problem{{File: e.path, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
@@ -213,10 +240,67 @@ func (r *reader) walk(l *loader, d *dirLoad) {
 			continue
 		}
 		if e.isFile && isYAML(e.name) {
-			data, err := r.readAt(d.fd, e.name, e.path)
-			d.entries = append(d.entries, entry{file: r.loadFile(e.path, meta, data, err)})
+			d.entries = append(d.entries, entry{file: r.loadEntry(d, e, meta)})
 		}
 	}
+}
+
+// loadEntry loads the file e of d, from d's cache when its identity is the
+// one cached.
+func (r *reader) loadEntry(d *dirLoad, e dirent, meta *Meta) result {
+	if d.cache == nil {
+		data, err := r.readAt(d.fd, e.name, e.path)
+		return r.loadFile(e.path, meta, data, err)
+	}
+	rel := joinRel(d.rel, e.name)
+	// The identity is taken before the read: a change during the read
+	// leaves a newer identity on the file, so the next load reads it again.
+	key, ok := statAt(d.fd, e.name)
+	if ok {
+		if res, hit := d.cache.lookup(rel, e.path, key, meta.Name); hit {
+			res.rel, res.hit = rel, true
+			return res
+		}
+	}
+	data, err := r.readAt(d.fd, e.name, e.path)
+	res := r.loadFile(e.path, meta, data, err)
+	if ok && err == nil {
+		d.cache.keep(&res, key, meta.Name)
+		res.rel = rel
+	}
+	return res
+}
+
+// saveCache writes the cache of the root directory d with what this load
+// found in its files.
+func (d *dirLoad) saveCache() {
+	files := map[string]*cachedFile{}
+	hits := 0
+	var collect func(d *dirLoad)
+	collect = func(d *dirLoad) {
+		for i := range d.entries {
+			if sub := d.entries[i].dir; sub != nil {
+				collect(sub)
+				continue
+			}
+			if f := &d.entries[i].file; f.cache != nil {
+				files[f.rel] = f.cache
+				if f.hit {
+					hits++
+				}
+			}
+		}
+	}
+	collect(d)
+	d.cache.save(files, hits)
+}
+
+// joinRel names name in the directory rel, relative to a root.
+func joinRel(rel, name string) string {
+	if rel == "" {
+		return name
+	}
+	return rel + "/" + name
 }
 
 // dirent is a directory entry as the walk needs it.
@@ -288,16 +372,30 @@ type reader struct {
 
 func newReader() *reader { return &reader{buf: make([]byte, 64<<10)} }
 
-// loadFile parses and checks a file read into data; a read error is the
-// file's problem.
+// loadFile parses and checks a file read into data (a read error is the
+// file's problem) and encodes what it yields, which copies the units out of
+// data: their strings point into it until then.
 func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) result {
+	units, problems := r.check(path, meta, data, err)
+	var e encoder
+	e.result(units, problems)
+	res, err := (&decoder{b: e.b}).result(path)
 	if err != nil {
-		return result{problems: []Problem{{File: path, Message: fmt.Sprintf("cannot read: %v", err)}}}
+		panic("prescription: a result does not decode as encoded: " + err.Error())
+	}
+	res.blob = e.b
+	return res
+}
+
+// check parses and checks a file read into data.
+func (r *reader) check(path string, meta *Meta, data []byte, err error) ([]*Unit, []Problem) {
+	if err != nil {
+		return nil, []Problem{{File: path, Message: fmt.Sprintf("cannot read: %v", err)}}
 	}
 	n, ok := r.p.parse(data)
 	if !ok {
 		if n, err = slowParse(data); err != nil {
-			return result{problems: []Problem{syntaxProblem(path, err)}}
+			return nil, []Problem{syntaxProblem(path, err)}
 		}
 	}
 	c := &checker{file: path}
@@ -344,20 +442,20 @@ func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) resul
 	for _, u := range units {
 		u.Name = ns + "." + u.Name
 	}
-	return result{units: units, problems: c.problems}
+	return units, c.problems
 }
 
 // duplicates finds units of one group and namespace defined in two files.
-func duplicates(units []*Unit) []Problem {
+func duplicates(units []*lazyUnit) []Problem {
 	// One map per group, sized up front: growing a single map of
 	// (group, name) keys was most of the time here, after the workers.
 	count := map[string]int{}
 	for _, u := range units {
 		count[groupOf(u.Kind)]++
 	}
-	first := make(map[string]map[string]*Unit, len(count))
+	first := make(map[string]map[string]*lazyUnit, len(count))
 	for g, n := range count {
-		first[g] = make(map[string]*Unit, n)
+		first[g] = make(map[string]*lazyUnit, n)
 	}
 	var problems []Problem
 	for _, u := range units {

@@ -3,7 +3,10 @@ package prescription
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -23,7 +26,7 @@ func TestLoadTree(t *testing.T) {
 		t.Errorf("read %d files, want the 6 YAML files (hidden directories and other files skipped)", set.Files)
 	}
 	got := map[string]Kind{}
-	for _, u := range set.Units {
+	for _, u := range set.Units() {
 		got[u.Name] = u.Kind
 	}
 	for name, kind := range map[string]Kind{
@@ -37,8 +40,8 @@ func TestLoadTree(t *testing.T) {
 			t.Errorf("unit %s: kind %q, want %q", name, got[name], kind)
 		}
 	}
-	if len(set.Units) != 14 {
-		t.Errorf("%d units loaded, want 14", len(set.Units))
+	if set.Len() != 14 {
+		t.Errorf("%d units loaded, want 14", set.Len())
 	}
 }
 
@@ -144,8 +147,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Units) != 1 || set.Units[0].Name != "legacy.HelloBoot" {
-		t.Fatalf("units = %+v", set.Units)
+	if set.Len() != 1 || set.Units()[0].Name != "legacy.HelloBoot" {
+		t.Fatalf("units = %+v", set.Units())
 	}
 }
 
@@ -176,13 +179,72 @@ func TestLoadLargeFileBetweenSmallOnes(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "b.yaml"), big.String())
 	writeFile(t, filepath.Join(dir, "c.yaml"), "units:\n  wraps:\n"+wrap("CWrap"))
 	set := mustLoad(t, dir)
-	if len(set.Units) != 2002 {
-		t.Fatalf("%d units, want 2002", len(set.Units))
+	if set.Len() != 2002 {
+		t.Fatalf("%d units, want 2002", set.Len())
 	}
-	for _, u := range set.Units {
+	for _, u := range set.Units() {
 		name := strings.TrimPrefix(u.Name, defaultName+".")
 		if want := "Message of " + name; len(u.Run.Justification) != 1 || u.Run.Justification[0].Message != want {
 			t.Fatalf("unit %s: justification %+v, want message %q", u.Name, u.Run.Justification, want)
+		}
+	}
+}
+
+// A file is parsed in place in a buffer the next file overwrites, so its
+// units must be encoded — copied out — before the next read. Units loaded by
+// Load, and decoded from their encoded form, must equal those the checker
+// builds from each file parsed alone in a buffer of its own; a string left
+// pointing into the shared buffer would read as some later file's text.
+func TestLoadedUnitsOwnTheirStrings(t *testing.T) {
+	gen := t.TempDir()
+	generateTree(t, gen, 400)
+	roots := []string{gen, "testdata/prescriptions"}
+	set := mustLoad(t, roots...)
+
+	want := map[string]*Unit{}
+	for _, root := range roots {
+		meta, problems := readMetadata(filepath.Join(root, MetadataFile))
+		if meta == nil || len(problems) > 0 {
+			t.Fatalf("%s: metadata %v", root, problems)
+		}
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != root {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !isYAML(path) || d.Name() == MetadataFile {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			units, _ := newReader().check(path, meta, data, nil)
+			for _, u := range units {
+				want[u.Name] = u
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if set.Len() < 400 {
+		t.Fatalf("loaded %d units", set.Len())
+	}
+	for _, u := range set.Units() {
+		w, ok := want[u.Name]
+		if !ok {
+			t.Errorf("unit %q (%s:%d) not found parsing its file alone", u.Name, u.File, u.Line)
+			continue
+		}
+		if !reflect.DeepEqual(u, w) {
+			t.Errorf("unit %q differs from its file parsed alone:\n got %+v\nwant %+v", u.Name, u, w)
 		}
 	}
 }

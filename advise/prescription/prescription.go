@@ -79,7 +79,9 @@ type Include struct {
 	// Dependencies maps a units group ("boots", …) to unit names that must
 	// be included for this one to be.
 	Dependencies map[string][]string
-	Runtime      RuntimeEnvironments
+	// Runtime is nil without runtime_environments, as most units are: the
+	// struct is 200 bytes and there are 90,000 units in Thoth's repository.
+	Runtime *RuntimeEnvironments
 }
 
 // ValueList is a list of allowed values, or with Not a list of excluded
@@ -314,10 +316,29 @@ type Meta struct {
 // Set is every unit loaded from the given directories.
 type Set struct {
 	Prescriptions []Meta
-	Units         []*Unit
 	Warnings      []Warning
 	// Files is how many YAML files were read.
 	Files int
+	// Cached is how many of them a LoadCached took from its cache.
+	Cached int
+
+	// units keeps the units encoded, in load order; the engine decodes
+	// those it looks at (see lazyUnit).
+	units []*lazyUnit
+}
+
+// Len is the number of units loaded (of the kinds seshat evaluates).
+func (s *Set) Len() int { return len(s.units) }
+
+// Units decodes every unit, in load order. A Set holds units encoded and
+// its engine decodes only those a resolution meets: listing them all costs
+// the memory that saves.
+func (s *Set) Units() []*Unit {
+	out := make([]*Unit, len(s.units))
+	for i, l := range s.units {
+		out[i] = l.get()
+	}
+	return out
 }
 
 // linkURL expands Thoth's short justification ids to their page, as

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Over 65,000 small files the system calls are most of a load: each one
@@ -138,4 +140,14 @@ func (r *reader) readFD(fd int, path string) ([]byte, error) {
 			return r.buf[:n], nil
 		}
 	}
+}
+
+// statAt returns the identity of the regular file name in d (through a
+// symbolic link), for the load cache.
+func statAt(d dirFD, name string) (fileKey, bool) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(d), name, &st, 0); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fileKey{}, false
+	}
+	return fileKey{dev: uint64(st.Dev), ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, true
 }

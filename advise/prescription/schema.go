@@ -97,18 +97,19 @@ func (c *checker) spec(where string, n *node, nullable bool) *Spec {
 		c.fail(n, "%s must be a version specifier such as \">=1.0,<2\", got %s", where, n.typeName())
 		return nil
 	}
-	set, err := pep440.ParseSpecifiers(n.value)
+	raw := n.value
+	set, err := pep440.ParseSpecifiers(raw)
 	if err != nil {
 		// Thoth's packaging accepted "==<anything>" as a legacy specifier,
 		// and generated files in the public repository use it for releases
 		// such as "0.9j": keep it as an exact match on the version text.
-		if v, ok := strings.CutPrefix(strings.TrimSpace(n.value), "=="); ok && v != "" && !strings.ContainsAny(v, ",<>=!~ ") {
-			return &Spec{Raw: n.value, Legacy: v}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(raw), "=="); ok && v != "" && !strings.ContainsAny(v, ",<>=!~ ") {
+			return &Spec{Raw: raw, Legacy: v}
 		}
 		c.fail(n, "%s: %v", where, err)
 		return nil
 	}
-	return &Spec{Raw: n.value, Set: set}
+	return &Spec{Raw: raw, Set: set}
 }
 
 func (c *checker) pkgName(where string, n *node) string {
@@ -293,8 +294,8 @@ func (c *checker) include(n *node) Include {
 	return inc
 }
 
-func (c *checker) runtime(n *node) RuntimeEnvironments {
-	var re RuntimeEnvironments
+func (c *checker) runtime(n *node) *RuntimeEnvironments {
+	re := &RuntimeEnvironments{}
 	const w = "runtime_environments"
 	c.fields(w, n, []string{"operating_systems", "hardware", "python_version", "cuda_version", "platforms", "openblas_version", "openmpi_version", "cudnn_version", "mkl_version", "base_images", "abi", "rpm_packages", "python_packages"}, nil, func(k string, v *node) {
 		switch k {

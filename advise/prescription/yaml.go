@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"gopkg.in/yaml.v3"
 )
@@ -333,8 +334,11 @@ func (p *fastParser) parse(b []byte) (n *node, ok bool) {
 	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 		return nil, false
 	}
-	// One copy of the file; every line and scalar is a substring of it.
-	data := string(b)
+	// Lines and scalars are substrings of b itself, not of a copy: the tree
+	// and the units checked from it live only until the units are encoded
+	// (loadFile), which copies what they hold. The caller must not change b
+	// before then.
+	data := unsafe.String(unsafe.SliceData(b), len(b))
 	p.lines, p.pos, p.used = p.lines[:0], 0, 0
 	p.eol = len(b) > 0 && b[len(b)-1] == '\n'
 	p.kids, p.stack = p.kids[:0], p.stack[:0]

@@ -108,7 +108,7 @@ merged across indexes, so nobody can shadow a private package on a public index.
 	fl.BoolVar(&f.onlyBinary, "only-binary", false, "only wheels: never lock an sdist")
 	fl.BoolVar(&f.offline, "offline", false, "use only the HTTP cache; fail on a miss")
 	fl.BoolVar(&f.refresh, "refresh", false, "revalidate every cached index page")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "HTTP cache directory (default $XDG_CACHE_HOME/seshat/http)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "HTTP cache directory (default $XDG_CACHE_HOME/seshat/http); given, the wheel ABI and prescription caches go in it too")
 	fl.StringVar(&f.format, "format", "requirements", "lockfile format: pipfile-lock, requirements or pylock")
 	fl.StringVarP(&f.output, "output", "o", "", "write the lockfile here instead of standard output")
 	fl.BoolVar(&f.explain, "explain", false, "say for each pin why that version was chosen")
@@ -123,7 +123,7 @@ func runAdvise(cmd *cobra.Command, f *adviseFlags) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want pipfile-lock, requirements or pylock", f.format)}
 	}
-	startKnowledge(&f.img)
+	startKnowledge(&f.img, f.cacheDir)
 	in, err := loadInput(f)
 	if err != nil {
 		return err

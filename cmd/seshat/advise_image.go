@@ -54,8 +54,9 @@ type imageFlags struct {
 
 // knowledge is what advise reads besides the input and the image:
 // prescriptions and advisories. It loads while the image is analyzed, so a
-// checkout of the public prescriptions repository (65,000 files, about two
-// seconds here) adds no wall time when the image is pulled or walked.
+// checkout of the public prescriptions repository (65,000 files: 1.3 s here
+// read afresh, 0.4 s from the load cache) adds no wall time when the image
+// is pulled or walked.
 type knowledge struct {
 	done          chan struct{}
 	prescriptions *prescription.Set
@@ -65,7 +66,7 @@ type knowledge struct {
 
 // startKnowledge starts loading what g names, when it names an image to
 // resolve for (without one, advise stops at a usage error).
-func startKnowledge(g *imageFlags) {
+func startKnowledge(g *imageFlags, httpCache string) {
 	if g.image == "" && g.analysis == "" && g.root == "" {
 		return
 	}
@@ -81,7 +82,7 @@ func startKnowledge(g *imageFlags) {
 			}
 		}
 		if len(g.prescriptions) > 0 {
-			if k.prescriptions, err = prescription.Load(g.prescriptions...); err != nil {
+			if k.prescriptions, err = prescription.LoadCached(cacheDir("prescriptions", httpCache), g.prescriptions...); err != nil {
 				k.err = inputFileError{fmt.Errorf("loading prescriptions: %w", err)}
 			}
 		}
@@ -244,7 +245,7 @@ func adviseResolve(cmd *cobra.Command, f *adviseFlags, in *reqfile.Input, env *a
 		return nil, nil, err
 	}
 	if !g.noABICheck {
-		s.ABI = advise.NewABIChecker(client, abiCacheDir(f.cacheDir))
+		s.ABI = advise.NewABIChecker(client, cacheDir("abi", f.cacheDir))
 	}
 	res, rep, err := advise.ResolveImage(cmd.Context(), in, env, tg, client, s, opts...)
 	if err != nil {
@@ -262,17 +263,19 @@ func adviseResolve(cmd *cobra.Command, f *adviseFlags, in *reqfile.Input, env *a
 	return res, rep, nil
 }
 
-// abiCacheDir is where what compiled wheels need is cached: beside the HTTP
-// cache when --cache-dir names one, else under the user's cache directory.
-func abiCacheDir(httpCache string) string {
+// cacheDir is where advise caches one kind of thing (what compiled wheels
+// need, what prescription files yield): beside the HTTP cache when
+// --cache-dir names one, else under the user's cache directory; "" (no
+// cache: every run reads it all again) when there is neither.
+func cacheDir(kind, httpCache string) string {
 	if httpCache != "" {
-		return filepath.Join(httpCache, "abi")
+		return filepath.Join(httpCache, kind)
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "" // memory only: every run reads the wheels again
+		return ""
 	}
-	return filepath.Join(dir, "seshat", "abi")
+	return filepath.Join(dir, "seshat", kind)
 }
 
 // explainAdvice prints the image report when there is one, else the pins.

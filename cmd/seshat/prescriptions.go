@@ -40,7 +40,9 @@ func newPrescriptionsCmd() *cobra.Command {
 }
 
 func newPrescriptionsValidateCmd() *cobra.Command {
-	return &cobra.Command{
+	var noCache bool
+	var cache string
+	cmd := &cobra.Command{
 		Use:   "validate DIR...",
 		Short: "Check prescription YAML against the schema, reporting file:line problems",
 		Long: `validate loads every *.yaml and *.yml file under each DIR (hidden files and
@@ -53,8 +55,13 @@ github.com/thoth-station/prescriptions, and prints each problem as
 — unknown keys, wrong types, missing name/type/match/run, bad version
 specifiers, unknown recommendation types, ` + "`not:`" + ` where it is not allowed,
 duplicate unit names. Units of a type Thoth knows but seshat does not
-evaluate (wrap.GHReleaseNotes, step.Group) are reported once per type on
-stderr as warnings; they do not fail validation.
+evaluate (step.Group) are reported once per type on stderr as warnings; they
+do not fail validation.
+
+What each file yields is cached in $XDG_CACHE_HOME/seshat/prescriptions
+(with --cache-dir, in DIR/prescriptions), by the file's device, inode, size
+and modification and change times: the next run, and advise, read only the
+files changed since. --no-cache reads every file.
 
 The same directories can be given to ` + "`seshat advise --prescriptions DIR`" + `;
 a checkout of the public repository works as is:
@@ -79,7 +86,11 @@ directory cannot be read.`,
 				}
 			}
 			start := time.Now()
-			set, err := prescription.Load(dirs...)
+			dir := cacheDir("prescriptions", cache)
+			if noCache {
+				dir = ""
+			}
+			set, err := prescription.LoadCached(dir, dirs...)
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			var pe *prescription.ProblemsError
 			if errors.As(err, &pe) {
@@ -96,8 +107,15 @@ directory cannot be read.`,
 			for _, w := range set.Warnings {
 				fmt.Fprintf(errOut, "warning: %s\n", w)
 			}
-			fmt.Fprintf(errOut, "%d units in %d files are valid (%.2fs)\n", len(set.Units), set.Files, time.Since(start).Seconds())
+			fmt.Fprintf(errOut, "%d units in %d files are valid (%.2fs", set.Len(), set.Files, time.Since(start).Seconds())
+			if set.Cached > 0 {
+				fmt.Fprintf(errOut, "; %d files unchanged since the last run, from the cache", set.Cached)
+			}
+			fmt.Fprintln(errOut, ")")
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "read every file, neither using nor updating the cache")
+	cmd.Flags().StringVar(&cache, "cache-dir", "", "keep the cache in `DIR`/prescriptions, as advise --cache-dir does (default $XDG_CACHE_HOME/seshat/prescriptions)")
+	return cmd
 }

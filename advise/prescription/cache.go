@@ -7,10 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 )
@@ -54,11 +52,21 @@ type cachedFile struct {
 // treeCache is one prescription directory's cache file, read at the start
 // of a load; the walk's workers only read it.
 type treeCache struct {
-	path  string                // of the cache file
-	root  string                // the prescription directory, absolute
-	files map[string]cachedFile // by path relative to the directory
-	start time.Time
+	path string // of the cache file
+	root string // the prescription directory, absolute
+	// entries are the cache file's entries after the header; files
+	// holds where each starts, by the file's path relative to the
+	// directory: a map of whole entries was twice the memory.
+	entries []byte
+	files   map[string]uint32
+	src     *mapped // the blobs are in it; nil: in Go memory
+	start   time.Time
 }
+
+// mapped stands for a mapped cache file. Units decoded from it point at it
+// (lazyUnit.src), which keeps the mapping alive while any of their bodies is
+// still to decode; what they decode is copied out.
+type mapped struct{ data []byte }
 
 var executableID = sync.OnceValue(func() string {
 	exe, err := os.Executable()
@@ -82,8 +90,8 @@ func openCache(dir, root string, start time.Time) *treeCache {
 		return nil
 	}
 	sum := sha256.Sum256([]byte(abs))
-	c := &treeCache{path: filepath.Join(dir, hex.EncodeToString(sum[:16])+".bin"), root: abs, files: map[string]cachedFile{}, start: start}
-	data, err := os.ReadFile(c.path)
+	c := &treeCache{path: filepath.Join(dir, hex.EncodeToString(sum[:16])+".bin"), root: abs, start: start}
+	data, src, err := mapFile(c.path)
 	if err != nil || !bytes.HasPrefix(data, []byte(cacheMagic)) || len(data) < len(cacheMagic)+4 {
 		return c
 	}
@@ -91,33 +99,46 @@ func openCache(dir, root string, start time.Time) *treeCache {
 	if binary.LittleEndian.Uint32(data) != crc32.Checksum(data[4:], castagnoli) {
 		return c
 	}
+	// The index is read without copying: its names and blobs are used
+	// during this load only, while c holds the mapping.
 	d := &decoder{b: data[4:]}
 	if d.str() != exe || d.str() != abs {
 		return c
 	}
 	n := d.length()
-	files := make(map[string]cachedFile, n)
+	entries := d.b
+	files := make(map[string]uint32, n)
 	for range n {
-		rel := d.str()
-		f := cachedFile{ns: d.str()}
-		f.key = fileKey{dev: d.uint(), ino: d.uint(), size: d.uint(), mtime: d.int(), ctime: d.int()}
-		f.blob = d.bytes()
-		files[rel] = f
+		rel := d.view()
+		files[rel] = uint32(len(entries) - len(d.b))
+		d.entry()
 	}
 	if d.err == nil && len(d.b) == 0 {
-		c.files = files
+		c.entries, c.files, c.src = entries, files, src
 	}
 	return c
+}
+
+// entry reads a cache file's entry for one file, after its path.
+func (d *decoder) entry() cachedFile {
+	f := cachedFile{ns: d.view()}
+	f.key = fileKey{dev: d.uint(), ino: d.uint(), size: d.uint(), mtime: d.int(), ctime: d.int()}
+	f.blob = d.bytes()
+	return f
 }
 
 // lookup returns the result cached for the file rel with identity key,
 // named by path, if the cache holds it for that identity and namespace.
 func (c *treeCache) lookup(rel, path string, key fileKey, ns string) (result, bool) {
-	f, ok := c.files[rel]
-	if !ok || f.key != key || f.ns != ns {
+	at, ok := c.files[rel]
+	if !ok {
 		return result{}, false
 	}
-	r, err := (&decoder{b: f.blob}).result(path)
+	f := (&decoder{b: c.entries[at:]}).entry()
+	if f.key != key || f.ns != ns {
+		return result{}, false
+	}
+	r, err := (&decoder{b: f.blob, src: c.src}).result(path)
 	if err != nil {
 		return result{}, false
 	}
@@ -138,17 +159,14 @@ func (c *treeCache) keep(r *result, key fileKey, ns string) {
 // save writes the cache for the files of a load, when it differs from what
 // was read. It is best effort: a cache that cannot be written only makes the
 // next load slower.
-func (c *treeCache) save(files map[string]*cachedFile, hits int) {
-	if hits == len(c.files) && hits == len(files) {
-		return
-	}
+func (c *treeCache) save(files []*result) {
 	abs, err := filepath.Abs(filepath.Dir(c.path))
 	if err != nil {
 		return
 	}
 	size := len(cacheMagic) + 64
-	for rel, f := range files {
-		size += len(rel) + len(f.ns) + len(f.blob) + 48
+	for _, r := range files {
+		size += len(r.rel) + len(r.cache.ns) + len(r.cache.blob) + 48
 	}
 	e := encoder{b: make([]byte, 0, size)}
 	e.b = append(e.b, cacheMagic...)
@@ -156,9 +174,10 @@ func (c *treeCache) save(files map[string]*cachedFile, hits int) {
 	e.str(executableID())
 	e.str(c.root)
 	e.uint(uint64(len(files)))
-	for _, rel := range slices.Sorted(maps.Keys(files)) {
-		f := files[rel]
-		e.str(rel)
+	// In walk order: the same tree writes the same file.
+	for _, r := range files {
+		f := r.cache
+		e.str(r.rel)
 		e.str(f.ns)
 		e.uint(f.key.dev)
 		e.uint(f.key.ino)

@@ -3,9 +3,11 @@ package prescription
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -83,11 +85,11 @@ func TestCodecRoundTripsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := (&Set{units: out.units}).Units(); !reflect.DeepEqual(got, units) || !reflect.DeepEqual(out.problems, problems) {
+	if got := setOf(out).Units(); !reflect.DeepEqual(got, units) || !reflect.DeepEqual(out.problems, problems) {
 		t.Errorf("round trip changed the result:\n got %+v\nwant %+v", got[0], units[0])
 	}
 	// What the engine indexes by is decoded without the body.
-	if l := out.units[0]; l.Name != u.Name || l.Kind != u.Kind || l.Line != u.Line || !reflect.DeepEqual(l.Include, u.Include) || !reflect.DeepEqual(l.keys, indexKeys(u)) {
+	if l := &out.units[0]; l.Name != u.Name || l.Kind != u.Kind || l.Line != u.Line || !reflect.DeepEqual(*l.Include, u.Include) || !reflect.DeepEqual(l.keys, indexKeys(u)) {
 		t.Errorf("header %+v does not match the unit", l)
 	}
 }
@@ -107,7 +109,7 @@ func TestCodecRejectsDamage(t *testing.T) {
 		b := append([]byte(nil), e.b...)
 		b[i] ^= 0xA5
 		if r, err := (&decoder{b: b}).result("f"); err == nil {
-			(&Set{units: r.units}).Units() // bodies decode, or stop, without panicking
+			setOf(r).Units() // bodies decode, or stop, without panicking
 		}
 	}
 }
@@ -128,8 +130,8 @@ func FuzzDecodeResult(f *testing.F) {
 			return
 		}
 		units := make([]*Unit, len(r.units))
-		for i, l := range r.units {
-			if units[i], err = l.decode(); err != nil {
+		for i := range r.units {
+			if units[i], err = r.units[i].decode(); err != nil {
 				return
 			}
 		}
@@ -142,7 +144,7 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 		// Compared encoded: a decoded NaN score is not DeepEqual to itself.
 		var e2 encoder
-		e2.result((&Set{units: r2.units}).Units(), r2.problems)
+		e2.result(setOf(r2).Units(), r2.problems)
 		if !bytes.Equal(e2.b, e.b) {
 			t.Fatalf("re-encoded units differ:\n%q\n%q", e2.b, e.b)
 		}
@@ -256,5 +258,85 @@ func TestLoadCachedFollowsTheNamespace(t *testing.T) {
 		if !strings.HasPrefix(u.Name, "other.") {
 			t.Fatalf("unit %s not in the new namespace", u.Name)
 		}
+	}
+}
+
+// mappedCaches counts this process's mappings of files under dir.
+func mappedCaches(t *testing.T, dir string) int {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip("no /proc/self/maps to see the mapping")
+	}
+	return strings.Count(string(maps), dir)
+}
+
+// Units loaded from the cache file are decoded out of a mapping of it. The
+// mapping lives while an engine may still decode a unit from it, and goes
+// once nothing can; what was decoded is the engine's own, and stays.
+func TestCacheMappingOutlivesNoUnit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the cache file is mapped on Linux only")
+	}
+	tree, cache := t.TempDir(), t.TempDir()
+	generateTree(t, tree, 60)
+	time.Sleep(racyWindow + 100*time.Millisecond)
+	if _, err := LoadCached(cache, tree); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadCached(cache, tree)
+	if err != nil || set.Cached != set.Files {
+		t.Fatalf("second load: %v, %d of %d files from the cache", err, set.Cached, set.Files)
+	}
+	eng := set.For(Context{})
+	set = nil
+	gcAll()
+	if mappedCaches(t, cache) == 0 {
+		t.Fatal("the cache file was unmapped while an engine could still decode units from it")
+	}
+	fired := eng.Wrap(State{Resolved: map[string]Candidate{"pkg00001-python": {Name: "pkg00001-python", Version: "1.1.0"}}})
+	if len(fired) == 0 {
+		t.Fatal("no wrap fired for pkg00001-python")
+	}
+	want := fmt.Sprintf("%+v", fired)
+	eng = nil
+	gcAll()
+	if n := mappedCaches(t, cache); n != 0 {
+		t.Fatalf("the cache file is still mapped %d time(s) with no unit left to decode", n)
+	}
+	if got := fmt.Sprintf("%+v", fired); got != want {
+		t.Errorf("what fired changed once the mapping went:\n%s\n%s", got, want)
+	}
+}
+
+func gcAll() {
+	for range 4 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // cleanups run in their own goroutine
+	}
+}
+
+// setOf is a Set of one file's result.
+func setOf(r result) *Set {
+	s := &Set{}
+	for i := range r.units {
+		s.units = append(s.units, &r.units[i])
+	}
+	return s
+}
+
+// Units share the should_include sections that are only flags; one with any
+// other field set keeps its own. Each field is set alone, so a field added
+// to Include and not to shareInclude fails this.
+func TestShareIncludeKeepsEveryField(t *testing.T) {
+	typ := reflect.TypeFor[Include]()
+	for i := range typ.NumField() {
+		var in Include
+		fill(t, reflect.ValueOf(&in).Elem().Field(i), 0)
+		if got := shareInclude(in); !reflect.DeepEqual(*got, in) {
+			t.Errorf("with only %s set, the shared section is %+v", typ.Field(i).Name, *got)
+		}
+	}
+	if a, b := shareInclude(Include{AdviserPipeline: true}), shareInclude(Include{AdviserPipeline: true}); a != b {
+		t.Error("two units with adviser_pipeline: true alone do not share their section")
 	}
 }

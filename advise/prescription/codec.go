@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -288,12 +289,16 @@ func (e *encoder) result(units []*Unit, problems []Problem) {
 	}
 }
 
-// decoder reads what encoder wrote. Strings point into the input, which
-// must not change afterwards. A malformed input sets err (and every read
-// after returns zero values), never panics.
+// decoder reads what encoder wrote. A malformed input sets err (and every
+// read after returns zero values), never panics.
 type decoder struct {
 	b   []byte
 	err error
+	// src is the mapped cache file b is in, nil when b is Go memory. Strings
+	// decoded from Go memory point into it, which must not change
+	// afterwards; from a mapping they are copied, since it is unmapped once
+	// no unit needs it (see mapped).
+	src *mapped
 }
 
 var errCorrupt = errors.New("corrupt prescription cache")
@@ -344,15 +349,44 @@ func (d *decoder) count() int {
 	return int(n - 1)
 }
 
-func (d *decoder) str() string {
-	n := d.length()
-	if n == 0 {
+func (d *decoder) str() string { return d.text(d.bytes()) }
+
+// view is str without the copy out of a mapping.
+func (d *decoder) view() string {
+	b := d.bytes()
+	if len(b) == 0 {
 		return ""
 	}
-	s := unsafe.String(&d.b[0], n)
-	d.b = d.b[n:]
-	return s
+	return unsafe.String(&b[0], len(b))
 }
+
+// text is b as a string: b itself in Go memory, a copy out of a mapping.
+func (d *decoder) text(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case d.src != nil:
+		return string(b)
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// kind returns the constant for a kind seshat knows: no copy per unit.
+func (d *decoder) kind() Kind {
+	b := d.bytes()
+	if k, ok := knownKinds[string(b)]; ok {
+		return k
+	}
+	return Kind(d.text(b))
+}
+
+var knownKinds = func() map[string]Kind {
+	m := map[string]Kind{}
+	for k := range kindGroup {
+		m[string(k)] = k
+	}
+	return m
+}()
 
 func (d *decoder) bytes() []byte {
 	n := d.length()
@@ -610,11 +644,10 @@ func (d *decoder) result(file string) (result, error) {
 		}
 	}
 	if n := d.length(); n > 0 {
-		units := make([]lazyUnit, n)
-		r.units = make([]*lazyUnit, n)
-		for i := range units {
-			d.header(&units[i], file)
-			r.units[i] = &units[i]
+		r.units = make([]lazyUnit, n)
+		keys := make([]string, 0, n) // one per unit, nearly always
+		for i := range r.units {
+			keys = d.header(&r.units[i], file, keys)
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {
@@ -623,13 +656,27 @@ func (d *decoder) result(file string) (result, error) {
 	return r, d.err
 }
 
-func (d *decoder) header(l *lazyUnit, file string) {
-	l.Name, l.Kind, l.File, l.Line = d.str(), Kind(d.str()), file, int(d.uint())
-	d.include(&l.Include)
-	l.keys = d.strs()
-	n := d.length()
-	l.body = d.b[:n:n]
+// header decodes what the engine needs of a unit up front, appending its
+// keys to keys. The name and keys point into the input even when that is a
+// mapping: they are used only while the unit is, which keeps the mapping
+// (lazyUnit.src), and decode copies the name into the Unit.
+func (d *decoder) header(l *lazyUnit, file string, keys []string) []string {
+	l.Name, l.Kind, l.File, l.Line = d.view(), d.kind(), file, int(d.uint())
+	var in Include
+	d.include(&in)
+	l.Include = shareInclude(in)
+	n := d.count()
+	start := len(keys)
+	for range max(n, 0) {
+		keys = append(keys, d.view())
+	}
+	if n >= 0 {
+		l.keys = keys[start:len(keys):len(keys)]
+	}
+	n = d.length()
+	l.body, l.src = d.b[:n:n], d.src
 	d.b = d.b[n:]
+	return keys
 }
 
 // lazyUnit is a unit as a Set keeps it: what the engine selects and indexes
@@ -639,12 +686,13 @@ type lazyUnit struct {
 	Kind    Kind
 	File    string
 	Line    int
-	Include Include
+	Include *Include // shared between units when it is only flags
 	// keys are the canonical names of the packages the unit can match,
 	// "" for any (see indexKeys).
 	keys []string
 	body []byte
-	ord  int // position in the Set: the engine keeps load order
+	src  *mapped // what body is in, when it is a mapping
+	ord  int     // position in the Set: the engine keeps load order
 	unit atomic.Pointer[Unit]
 }
 
@@ -665,8 +713,11 @@ func (l *lazyUnit) get() *Unit {
 // decode decodes the unit afresh, with what did decode when the body is
 // corrupt.
 func (l *lazyUnit) decode() (*Unit, error) {
-	u := &Unit{Name: l.Name, Kind: l.Kind, File: l.File, Line: l.Line, Include: l.Include}
-	d := decoder{b: l.body}
+	u := &Unit{Name: l.Name, Kind: l.Kind, File: l.File, Line: l.Line, Include: *l.Include}
+	if l.src != nil {
+		u.Name = strings.Clone(l.Name)
+	}
+	d := decoder{b: l.body, src: l.src}
 	d.body(u)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
@@ -708,4 +759,34 @@ func indexKeys(u *Unit) []string {
 		add("")
 	}
 	return keys
+}
+
+// flagIncludes are the should_include sections that are only flags — nearly
+// every unit's is `adviser_pipeline: true` — one per combination, which
+// units share rather than each holding 64 bytes of its own.
+var flagIncludes [8]Include
+
+func init() {
+	for i := range flagIncludes {
+		flagIncludes[i] = Include{Never: i&1 != 0, AdviserPipeline: i&2 != 0, DependencyMonkeyPipeline: i&4 != 0}
+	}
+}
+
+// shareInclude returns in, or the shared copy of it when it is only flags.
+func shareInclude(in Include) *Include {
+	if in.RecommendationTypes != nil || in.DecisionTypes != nil || in.Labels != nil || in.Authenticated != nil ||
+		in.LibraryUsage != nil || in.Dependencies != nil || in.Runtime != nil {
+		return &in
+	}
+	i := 0
+	if in.Never {
+		i |= 1
+	}
+	if in.AdviserPipeline {
+		i |= 2
+	}
+	if in.DependencyMonkeyPipeline {
+		i |= 4
+	}
+	return &flagIncludes[i]
 }

@@ -116,7 +116,7 @@ func (s *Set) For(ctx Context) *Engine {
 	// Two passes keep the group order for dependencies.
 	for _, g := range groupOrder {
 		for _, u := range s.units {
-			if groupOf(u.Kind) != g || !u.Include.includes(&ctx) || !depsMet(u.Name, &u.Include, names) {
+			if groupOf(u.Kind) != g || !u.Include.includes(&ctx) || !depsMet(u.Name, u.Include, names) {
 				continue
 			}
 			names[g][u.Name] = true

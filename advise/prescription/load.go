@@ -48,7 +48,7 @@ func Validate(paths ...string) []Problem {
 
 // result is what one file yields.
 type result struct {
-	units    []*lazyUnit
+	units    []lazyUnit
 	problems []Problem
 	blob     []byte // units and problems encoded; the units' bodies point into it
 	// cache is the file's entry for the next load's cache, nil when it is
@@ -63,7 +63,7 @@ type result struct {
 // however the work was scheduled.
 type dirLoad struct {
 	path     string // as given for a root, joined below it
-	rel      string // relative to the root, "" for the root
+	rootLen  int    // how much of the paths below is the root's: the rest names a file in the cache
 	cache    *treeCache
 	fd       dirFD // open until walked
 	meta     *Meta // the nearest metadata file's, or the default
@@ -113,7 +113,7 @@ func load(paths []string, cacheDir string) (*Set, []Problem) {
 				roots = append(roots, entry{file: r.loadFile(p, meta, data, err)})
 			}
 		default:
-			d := &dirLoad{path: p, meta: meta, cache: openCache(cacheDir, p, start)}
+			d := &dirLoad{path: p, meta: meta, cache: openCache(cacheDir, p, start), rootLen: len(joinName(filepath.Clean(p), ""))}
 			if d.fd, err = openDir(p); err != nil {
 				d.problems = []Problem{{File: p, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
 				roots = append(roots, entry{dir: d})
@@ -162,7 +162,8 @@ func load(paths []string, cacheDir string) (*Set, []Problem) {
 			set.Cached++
 		}
 		problems = append(problems, r.problems...)
-		for _, u := range r.units {
+		for i := range r.units {
+			u := &r.units[i]
 			if implemented, known := kindImplemented[u.Kind]; known && !implemented {
 				i, seen := warn[u.Kind]
 				if !seen {
@@ -224,7 +225,7 @@ func (r *reader) walk(l *loader, d *dirLoad) {
 			continue
 		}
 		if e.isDir {
-			sub := &dirLoad{path: e.path, rel: joinRel(d.rel, e.name), cache: d.cache, meta: meta}
+			sub := &dirLoad{path: e.path, rootLen: d.rootLen, cache: d.cache, meta: meta}
 			d.entries = append(d.entries, entry{dir: sub})
 			if sub.fd, err = openSubdir(d.fd, e.name, e.path); err != nil {
 				sub.problems = []Problem{{File: e.path, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
@@ -252,10 +253,10 @@ func (r *reader) loadEntry(d *dirLoad, e dirent, meta *Meta) result {
 		data, err := r.readAt(d.fd, e.name, e.path)
 		return r.loadFile(e.path, meta, data, err)
 	}
-	rel := joinRel(d.rel, e.name)
+	rel := e.path[d.rootLen:]
 	// The identity is taken before the read: a change during the read
 	// leaves a newer identity on the file, so the next load reads it again.
-	key, ok := statAt(d.fd, e.name)
+	key, ok := r.statAt(d.fd, e.name)
 	if ok {
 		if res, hit := d.cache.lookup(rel, e.path, key, meta.Name); hit {
 			res.rel, res.hit = rel, true
@@ -274,7 +275,7 @@ func (r *reader) loadEntry(d *dirLoad, e dirent, meta *Meta) result {
 // saveCache writes the cache of the root directory d with what this load
 // found in its files.
 func (d *dirLoad) saveCache() {
-	files := map[string]*cachedFile{}
+	var files []*result
 	hits := 0
 	var collect func(d *dirLoad)
 	collect = func(d *dirLoad) {
@@ -284,7 +285,7 @@ func (d *dirLoad) saveCache() {
 				continue
 			}
 			if f := &d.entries[i].file; f.cache != nil {
-				files[f.rel] = f.cache
+				files = append(files, f)
 				if f.hit {
 					hits++
 				}
@@ -292,15 +293,11 @@ func (d *dirLoad) saveCache() {
 		}
 	}
 	collect(d)
-	d.cache.save(files, hits)
-}
-
-// joinRel names name in the directory rel, relative to a root.
-func joinRel(rel, name string) string {
-	if rel == "" {
-		return name
+	// Every file served from the cache and none gone: nothing to write.
+	if hits == len(files) && hits == len(d.cache.files) {
+		return
 	}
-	return rel + "/" + name
+	d.cache.save(files)
 }
 
 // dirent is a directory entry as the walk needs it.
@@ -366,8 +363,11 @@ func syntaxProblem(path string, err error) Problem {
 
 // reader is one worker's reusable state.
 type reader struct {
-	buf []byte // the file being parsed
-	p   fastParser
+	buf   []byte // the file being parsed
+	name  []byte // scratch for a file name passed to the kernel
+	p     fastParser
+	enc   encoder   // scratch for a file's result…
+	blobs blobArena // …which is kept here
 }
 
 func newReader() *reader { return &reader{buf: make([]byte, 64<<10)} }
@@ -377,14 +377,34 @@ func newReader() *reader { return &reader{buf: make([]byte, 64<<10)} }
 // data: their strings point into it until then.
 func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) result {
 	units, problems := r.check(path, meta, data, err)
-	var e encoder
-	e.result(units, problems)
-	res, err := (&decoder{b: e.b}).result(path)
+	r.enc.b = r.enc.b[:0]
+	r.enc.result(units, problems)
+	blob := r.blobs.store(r.enc.b)
+	res, err := (&decoder{b: blob}).result(path)
 	if err != nil {
 		panic("prescription: a result does not decode as encoded: " + err.Error())
 	}
-	res.blob = e.b
+	res.blob = blob
 	return res
+}
+
+// blobArena packs encoded results into large chunks: one allocation per
+// megabyte rather than one per file, of memory the garbage collector does
+// not scan. A chunk is never written again once a blob is in it.
+type blobArena struct{ chunk []byte }
+
+const blobChunk = 1 << 20
+
+func (a *blobArena) store(b []byte) []byte {
+	if len(b) > blobChunk/4 {
+		return append([]byte(nil), b...)
+	}
+	if len(b) > cap(a.chunk)-len(a.chunk) {
+		a.chunk = make([]byte, 0, blobChunk)
+	}
+	at := len(a.chunk)
+	a.chunk = append(a.chunk, b...)
+	return a.chunk[at:len(a.chunk):len(a.chunk)]
 }
 
 // check parses and checks a file read into data.

@@ -1,7 +1,9 @@
 package prescription
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -99,11 +101,19 @@ func (r *reader) list(d dirFD, base string) ([]dirent, error) {
 // readAt returns the bytes of the file name in d, in r.buf (valid until the
 // next read); path is its full path, for errors.
 func (r *reader) readAt(d dirFD, name, path string) ([]byte, error) {
-	fd, err := syscall.Openat(int(d), name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(d), r.cstring(name), syscall.O_RDONLY|syscall.O_CLOEXEC, 0, 0, 0)
+	if errno != 0 {
+		return nil, &os.PathError{Op: "open", Path: path, Err: errno}
 	}
-	return r.readFD(fd, path)
+	return r.readFD(int(fd), path)
+}
+
+// cstring returns name NUL-terminated, in r's scratch space (valid until the
+// next call): syscall.Openat allocates a copy per call, one per file of
+// 65,000.
+func (r *reader) cstring(name string) uintptr {
+	r.name = append(append(r.name[:0], name...), 0)
+	return uintptr(unsafe.Pointer(&r.name[0]))
 }
 
 // read is readAt for a file named by its path.
@@ -144,10 +154,37 @@ func (r *reader) readFD(fd int, path string) ([]byte, error) {
 
 // statAt returns the identity of the regular file name in d (through a
 // symbolic link), for the load cache.
-func statAt(d dirFD, name string) (fileKey, bool) {
+func (r *reader) statAt(d dirFD, name string) (fileKey, bool) {
 	var st unix.Stat_t
 	if err := unix.Fstatat(int(d), name, &st, 0); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fileKey{}, false
 	}
 	return fileKey{dev: uint64(st.Dev), ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, true
+}
+
+// mapFile maps the cache file at path read-only. Reading it into the heap
+// cost 0.15 s for the 30 MB of Thoth's repository here, the pages faulted in
+// one by one; a mapping of the page cache costs milliseconds. The mapping is
+// released once src is unreachable. seshat replaces a cache file by renaming
+// a new one over it, so the mapped file never shrinks under the mapping.
+func mapFile(path string) (data []byte, src *mapped, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi.Size() == 0 || fi.Size() > 1<<31 {
+		return nil, nil, fmt.Errorf("%s: unexpected size %d", path, fi.Size())
+	}
+	data, err = unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, nil, err
+	}
+	src = &mapped{data: data}
+	runtime.AddCleanup(src, func(b []byte) { unix.Munmap(b) }, data)
+	return data, src, nil
 }

@@ -60,4 +60,10 @@ func (r *reader) read(path string) ([]byte, error) {
 
 // statAt: elsewhere than Linux files are not cached; their stat does not
 // carry the change time the cache relies on.
-func statAt(dirFD, string) (fileKey, bool) { return fileKey{}, false }
+func (*reader) statAt(dirFD, string) (fileKey, bool) { return fileKey{}, false }
+
+// mapFile reads the cache file at path into memory (see read_linux.go).
+func mapFile(path string) (data []byte, src *mapped, err error) {
+	data, err = os.ReadFile(path)
+	return data, nil, err
+}

@@ -116,6 +116,7 @@ func load(paths []string, cacheDir string) (*Set, []Problem) {
 			d := &dirLoad{path: p, meta: meta, cache: openCache(cacheDir, p, start), rootLen: len(joinName(filepath.Clean(p), ""))}
 			if d.fd, err = openDir(p); err != nil {
 				d.problems = []Problem{{File: p, Message: fmt.Sprintf("cannot list prescriptions: %v", err)}}
+				d.cache = nil // an unreadable directory leaves its cache as it was
 				roots = append(roots, entry{dir: d})
 				continue
 			}

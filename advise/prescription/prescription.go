@@ -5,11 +5,13 @@
 // step.SkipPackage, step.AddPackage, stride and wrap — each gated by
 // should_include on the runtime environment.
 //
-// It does no resolving and no I/O beyond reading the YAML files: Load builds
-// a Set, Set.For binds it to one runtime environment (a Context), and the
-// resolver asks the returned Engine about each candidate, state and final
-// lock. Every unit that fires comes back as a Fired value carrying what a
-// report shows: the unit's name, message, link and stack_info.
+// It does no resolving and no I/O beyond reading the YAML files (and, with
+// LoadCached, its cache of them): Load builds a Set, which keeps its units
+// encoded until they are needed, Set.For binds it to one runtime
+// environment (a Context), and the resolver asks the returned Engine about
+// each candidate, state and final lock. Every unit that fires comes back as
+// a Fired value carrying what a report shows: the unit's name, message, link
+// and stack_info.
 package prescription
 
 import (

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrescriptionsValidateClean(t *testing.T) {
@@ -43,5 +45,26 @@ func TestPrescriptionsValidateMissingDir(t *testing.T) {
 	}
 	if _, _, code := runSeshat(t, "prescriptions", "validate"); code != 2 {
 		t.Errorf("no DIR: exit %d, want 2", code)
+	}
+}
+
+// A second validate of an unchanged tree reads it from the cache, in
+// --cache-dir's prescriptions/; --no-cache reads every file.
+func TestPrescriptionsValidateCache(t *testing.T) {
+	tree, cache := t.TempDir(), t.TempDir()
+	if err := os.CopyFS(tree, os.DirFS(filepath.Join("..", "..", "advise", "prescription", "testdata", "prescriptions"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // files changed in the last second are not cached
+	for i, want := range []string{"14 units in 6 files are valid (", "6 files unchanged since the last run, from the cache)"} {
+		if _, errOut, code := runSeshat(t, "prescriptions", "validate", "--cache-dir", cache, tree); code != 0 || !strings.Contains(errOut, want) {
+			t.Fatalf("run %d: exit %d, stderr %q; want %q", i+1, code, errOut, want)
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(cache, "prescriptions")); err != nil || len(ents) != 1 {
+		t.Errorf("cache directory: %v, %v; want one cache file in prescriptions/", ents, err)
+	}
+	if _, errOut, _ := runSeshat(t, "prescriptions", "validate", "--no-cache", "--cache-dir", cache, tree); strings.Contains(errOut, "from the cache") {
+		t.Errorf("--no-cache: %q", errOut)
 	}
 }

@@ -1,12 +1,14 @@
 package prescription
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -160,17 +162,22 @@ func (c *treeCache) keep(r *result, key fileKey, ns string) {
 // was read. It is best effort: a cache that cannot be written only makes the
 // next load slower.
 func (c *treeCache) save(files []*result) {
-	abs, err := filepath.Abs(filepath.Dir(c.path))
+	dir := filepath.Dir(c.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".prescriptions-*")
 	if err != nil {
 		return
 	}
-	size := len(cacheMagic) + 64
-	for _, r := range files {
-		size += len(r.rel) + len(r.cache.ns) + len(r.cache.blob) + 48
-	}
-	e := encoder{b: make([]byte, 0, size)}
-	e.b = append(e.b, cacheMagic...)
-	e.b = append(e.b, 0, 0, 0, 0) // the checksum, below
+	// Streamed rather than built in memory: a 30 MB buffer is 0.15 s of
+	// page faults here, on the first load of a tree, which waits for it.
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	w.WriteString(cacheMagic)
+	w.Write(make([]byte, 4)) // the checksum, written last
+	sum := crc32.New(castagnoli)
+	body := io.MultiWriter(w, sum)
+	var e encoder
 	e.str(executableID())
 	e.str(c.root)
 	e.uint(uint64(len(files)))
@@ -184,18 +191,15 @@ func (c *treeCache) save(files []*result) {
 		e.uint(f.key.size)
 		e.int(f.key.mtime)
 		e.int(f.key.ctime)
-		e.bytes(f.blob)
+		e.uint(uint64(len(f.blob)))
+		body.Write(e.b)
+		body.Write(f.blob)
+		e.b = e.b[:0]
 	}
-	sum := len(cacheMagic)
-	binary.LittleEndian.PutUint32(e.b[sum:], crc32.Checksum(e.b[sum+4:], castagnoli))
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return
+	werr := w.Flush()
+	if werr == nil {
+		_, werr = tmp.WriteAt(binary.LittleEndian.AppendUint32(nil, sum.Sum32()), int64(len(cacheMagic)))
 	}
-	tmp, err := os.CreateTemp(abs, ".prescriptions-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(e.b)
 	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), c.path) != nil {
 		os.Remove(tmp.Name())
 	}

@@ -29,10 +29,9 @@ import (
 
 type encoder struct{ b []byte }
 
-func (e *encoder) uint(x uint64)  { e.b = binary.AppendUvarint(e.b, x) }
-func (e *encoder) int(x int64)    { e.b = binary.AppendVarint(e.b, x) }
-func (e *encoder) str(s string)   { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
-func (e *encoder) bytes(b []byte) { e.uint(uint64(len(b))); e.b = append(e.b, b...) }
+func (e *encoder) uint(x uint64) { e.b = binary.AppendUvarint(e.b, x) }
+func (e *encoder) int(x int64)   { e.b = binary.AppendVarint(e.b, x) }
+func (e *encoder) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
 
 func (e *encoder) flag(b bool) {
 	if b {

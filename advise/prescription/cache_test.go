@@ -340,3 +340,16 @@ func TestShareIncludeKeepsEveryField(t *testing.T) {
 		t.Error("two units with adviser_pipeline: true alone do not share their section")
 	}
 }
+
+// The cache is best effort: a cache directory that cannot be created (here
+// a file is in its way) makes a load read every file, never fail.
+func TestLoadCachedWithoutUsableCacheDir(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	writeFile(t, blocker, "")
+	for range 2 {
+		set, err := LoadCached(blocker, "testdata/prescriptions")
+		if err != nil || set.Len() != 14 || set.Cached != 0 {
+			t.Fatalf("load with an unusable cache directory: %v, %d units, %d cached", err, set.Len(), set.Cached)
+		}
+	}
+}

@@ -101,7 +101,7 @@ func (r *reader) list(d dirFD, base string) ([]dirent, error) {
 // readAt returns the bytes of the file name in d, in r.buf (valid until the
 // next read); path is its full path, for errors.
 func (r *reader) readAt(d dirFD, name, path string) ([]byte, error) {
-	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(d), r.cstring(name), syscall.O_RDONLY|syscall.O_CLOEXEC, 0, 0, 0)
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(d), uintptr(unsafe.Pointer(r.cstring(name))), syscall.O_RDONLY|syscall.O_CLOEXEC, 0, 0, 0)
 	if errno != 0 {
 		return nil, &os.PathError{Op: "open", Path: path, Err: errno}
 	}
@@ -111,9 +111,9 @@ func (r *reader) readAt(d dirFD, name, path string) ([]byte, error) {
 // cstring returns name NUL-terminated, in r's scratch space (valid until the
 // next call): syscall.Openat allocates a copy per call, one per file of
 // 65,000.
-func (r *reader) cstring(name string) uintptr {
+func (r *reader) cstring(name string) *byte {
 	r.name = append(append(r.name[:0], name...), 0)
-	return uintptr(unsafe.Pointer(&r.name[0]))
+	return &r.name[0]
 }
 
 // read is readAt for a file named by its path.

@@ -93,6 +93,7 @@ func load(paths []string, cacheDir string) (*Set, []Problem) {
 	for w := 1; w < runtime.GOMAXPROCS(0); w++ {
 		go func() {
 			r := newReader()
+			defer r.close()
 			for d := range l.idle {
 				r.walk(l, d)
 				l.wg.Done()
@@ -100,6 +101,7 @@ func load(paths []string, cacheDir string) (*Set, []Problem) {
 		}()
 	}
 	r := newReader()
+	defer r.close()
 	roots := make([]entry, 0, len(paths))
 	for _, p := range paths {
 		meta := &Meta{Name: defaultName, Release: defaultName, Dir: p}
@@ -221,6 +223,10 @@ func (r *reader) walk(l *loader, d *dirLoad) {
 		}
 	}
 	d.entries = make([]entry, 0, len(ents))
+	// Files are loaded in batches, which a reader with an io_uring opens,
+	// reads and closes in one system call (read_linux.go).
+	batch := r.batchBuffer()
+	defer r.releaseBatch(batch)
 	for _, e := range ents {
 		if strings.HasPrefix(e.name, ".") || e.name == MetadataFile {
 			continue
@@ -242,35 +248,75 @@ func (r *reader) walk(l *loader, d *dirLoad) {
 			continue
 		}
 		if e.isFile && isYAML(e.name) {
-			d.entries = append(d.entries, entry{file: r.loadEntry(d, e, meta)})
+			batch = append(batch, pendingFile{dirent: e, at: len(d.entries)})
+			d.entries = append(d.entries, entry{})
+			if len(batch) == fileBatch {
+				r.loadFiles(d, batch, meta)
+				batch = batch[:0]
+			}
 		}
 	}
+	r.loadFiles(d, batch, meta)
 }
 
-// loadEntry loads the file e of d, from d's cache when its identity is the
-// one cached.
-func (r *reader) loadEntry(d *dirLoad, e dirent, meta *Meta) result {
-	if d.cache == nil {
-		data, err := r.readAt(d.fd, e.name, e.path)
-		return r.loadFile(e.path, meta, data, err)
+// fileBatch is how many files of a directory are loaded together.
+const fileBatch = 64
+
+// batchBuffer returns room for a batch of files; each directory the walk
+// is in the middle of holds one.
+func (r *reader) batchBuffer() []pendingFile {
+	if n := len(r.spare); n > 0 {
+		b := r.spare[n-1]
+		r.spare = r.spare[:n-1]
+		return b
 	}
-	rel := e.path[d.rootLen:]
-	// The identity is taken before the read: a change during the read
-	// leaves a newer identity on the file, so the next load reads it again.
-	key, ok := r.statAt(d.fd, e.name)
-	if ok {
-		if res, hit := d.cache.lookup(rel, e.path, key, meta.Name); hit {
-			res.rel, res.hit = rel, true
-			return res
+	return make([]pendingFile, 0, fileBatch)
+}
+
+func (r *reader) releaseBatch(b []pendingFile) { r.spare = append(r.spare, b[:0]) }
+
+// pendingFile is a file of a directory waiting for its batch, and where its
+// result goes in the directory's entries.
+type pendingFile struct {
+	dirent
+	at  int
+	key fileKey // its identity for the cache, when known
+	ok  bool
+}
+
+// loadFiles loads the files batch of d, those whose identity is the one in
+// d's cache from the cache.
+func (r *reader) loadFiles(d *dirLoad, batch []pendingFile, meta *Meta) {
+	if len(batch) == 0 {
+		return
+	}
+	misses := batch
+	if d.cache != nil {
+		// The identity is taken before the read: a change during the read
+		// leaves a newer identity on the file, so the next load reads it
+		// again.
+		r.identify(d.fd, batch)
+		misses = batch[:0] // in place: a miss is written at or before where it was read
+		for _, f := range batch {
+			if f.ok {
+				rel := f.path[d.rootLen:]
+				if res, hit := d.cache.lookup(rel, f.path, f.key, meta.Name); hit {
+					res.rel, res.hit = rel, true
+					d.entries[f.at].file = res
+					continue
+				}
+			}
+			misses = append(misses, f)
 		}
 	}
-	data, err := r.readAt(d.fd, e.name, e.path)
-	res := r.loadFile(e.path, meta, data, err)
-	if ok && err == nil {
-		d.cache.keep(&res, key, meta.Name)
-		res.rel = rel
-	}
-	return res
+	r.readFiles(d.fd, misses, func(f *pendingFile, data []byte, err error) {
+		res := r.loadFile(f.path, meta, data, err)
+		if d.cache != nil && f.ok && err == nil {
+			d.cache.keep(&res, f.key, meta.Name)
+			res.rel = f.path[d.rootLen:]
+		}
+		d.entries[f.at].file = res
+	})
 }
 
 // saveCache writes the cache of the root directory d with what this load
@@ -369,6 +415,9 @@ type reader struct {
 	p     fastParser
 	enc   encoder   // scratch for a file's result…
 	blobs blobArena // …which is kept here
+	spare [][]pendingFile
+	units []Unit // the units of the file being checked, dead once encoded
+	files        // what the system's way of reading files keeps (read_*.go)
 }
 
 func newReader() *reader { return &reader{buf: make([]byte, 64<<10)} }
@@ -378,9 +427,9 @@ func newReader() *reader { return &reader{buf: make([]byte, 64<<10)} }
 // data: their strings point into it until then.
 func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) result {
 	units, problems := r.check(path, meta, data, err)
-	r.enc.b = r.enc.b[:0]
+	r.enc.b = r.blobs.free()
 	r.enc.result(units, problems)
-	blob := r.blobs.store(r.enc.b)
+	blob := r.blobs.keep(r.enc.b)
 	res, err := (&decoder{b: blob}).result(path)
 	if err != nil {
 		panic("prescription: a result does not decode as encoded: " + err.Error())
@@ -395,6 +444,20 @@ func (r *reader) loadFile(path string, meta *Meta, data []byte, err error) resul
 type blobArena struct{ chunk []byte }
 
 const blobChunk = 1 << 20
+
+// free returns the unused end of the current chunk, to encode a result
+// into in place.
+func (a *blobArena) free() []byte { return a.chunk[len(a.chunk):] }
+
+// keep keeps b, encoded into what free returned: in place when it fitted,
+// else copied.
+func (a *blobArena) keep(b []byte) []byte {
+	if at := len(a.chunk); len(b) > 0 && len(b) <= cap(a.chunk)-at && &b[0] == &a.chunk[:at+1][at] {
+		a.chunk = a.chunk[:at+len(b)]
+		return a.chunk[at:len(a.chunk):len(a.chunk)]
+	}
+	return a.store(b)
+}
 
 func (a *blobArena) store(b []byte) []byte {
 	if len(b) > blobChunk/4 {
@@ -419,7 +482,8 @@ func (r *reader) check(path string, meta *Meta, data []byte, err error) ([]*Unit
 			return nil, []Problem{syntaxProblem(path, err)}
 		}
 	}
-	c := &checker{file: path}
+	c := &checker{file: path, slab: r.units[:0]}
+	defer func() { r.units = c.slab }()
 	var units []*Unit
 	ns := meta.Name
 	switch {

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/seshat-dev/seshat/internal/uring"
 )
 
 // Over 65,000 small files the system calls are most of a load: each one
@@ -152,14 +154,124 @@ func (r *reader) readFD(fd int, path string) ([]byte, error) {
 	}
 }
 
-// statAt returns the identity of the regular file name in d (through a
-// symbolic link), for the load cache.
-func (r *reader) statAt(d dirFD, name string) (fileKey, bool) {
-	var st unix.Stat_t
-	if err := unix.Fstatat(int(d), name, &st, 0); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+// files is how a reader opens, reads and stats the files of a batch: through
+// an io_uring, one system call for the batch, where the kernel allows one;
+// else one file at a time. On this VM the io_uring opens, reads and closes
+// the 65,000 files of Thoth's repository in under half the time the three
+// system calls per file take (BENCHMARKS.md).
+type files struct {
+	ring      *uring.Ring
+	ringTried bool
+	names     []string
+	reads     []uring.File
+	stats     []uring.Stat
+}
+
+// ringSlotSize covers all but 0.5% of the files in Thoth's repository; a
+// larger one is read again the plain way.
+const ringSlotSize = 8 << 10
+
+// useRing is false in tests of the plain path.
+var useRing = true
+
+// batchRing returns the reader's ring, set up on first use, or nil when
+// there is none.
+func (r *reader) batchRing() *uring.Ring {
+	if !r.ringTried && useRing {
+		r.ringTried = true
+		r.ring, _ = uring.New(fileBatch, ringSlotSize) // refused: the plain path
+	}
+	return r.ring
+}
+
+// dropRing gives up the ring after a failure of the ring itself; the load
+// goes on the plain way.
+func (r *reader) dropRing() {
+	r.ring.Close()
+	r.ring = nil
+}
+
+func (r *reader) close() {
+	if r.ring != nil {
+		r.ring.Close()
+		r.ring = nil
+	}
+}
+
+// batchNames lists the names of the files of batch.
+func (r *reader) batchNames(batch []pendingFile) []string {
+	r.names = r.names[:0]
+	for i := range batch {
+		r.names = append(r.names, batch[i].name)
+	}
+	return r.names
+}
+
+// readFiles reads each file of batch in d, handing its bytes (valid during
+// the call) or the error reading it to loaded, in batch order.
+func (r *reader) readFiles(d dirFD, batch []pendingFile, loaded func(f *pendingFile, data []byte, err error)) {
+	if ring := r.batchRing(); ring != nil && len(batch) > 1 {
+		r.reads = slices.Grow(r.reads[:0], len(batch))[:len(batch)]
+		if err := ring.ReadFiles(int(d), r.batchNames(batch), r.reads); err == nil {
+			for i := range batch {
+				f := &batch[i]
+				if out := &r.reads[i]; out.Err == nil && !out.Truncated {
+					loaded(f, out.Data, nil)
+					continue
+				}
+				// Too large for a slot, or an error: read it again the
+				// plain way, whose error names the file's full path.
+				data, err := r.readAt(d, f.name, f.path)
+				loaded(f, data, err)
+			}
+			return
+		}
+		r.dropRing()
+	}
+	for i := range batch {
+		f := &batch[i]
+		data, err := r.readAt(d, f.name, f.path)
+		loaded(f, data, err)
+	}
+}
+
+// statxMask is what a file's identity in the load cache is made of.
+const statxMask = unix.STATX_TYPE | unix.STATX_INO | unix.STATX_SIZE | unix.STATX_MTIME | unix.STATX_CTIME
+
+// identify sets the identity of each file of batch in d for the load cache;
+// a file that is not a regular file (through symbolic links) has none.
+func (r *reader) identify(d dirFD, batch []pendingFile) {
+	if ring := r.batchRing(); ring != nil && len(batch) > 1 {
+		r.stats = slices.Grow(r.stats[:0], len(batch))[:len(batch)]
+		if err := ring.StatFiles(int(d), r.batchNames(batch), statxMask, r.stats); err == nil {
+			for i := range batch {
+				if r.stats[i].Err == nil {
+					batch[i].key, batch[i].ok = fileKeyOf(&r.stats[i].Statx_t)
+				}
+			}
+			return
+		}
+		r.dropRing()
+	}
+	var st unix.Statx_t
+	for i := range batch {
+		if err := unix.Statx(int(d), batch[i].name, 0, statxMask, &st); err == nil {
+			batch[i].key, batch[i].ok = fileKeyOf(&st)
+		}
+	}
+}
+
+func fileKeyOf(st *unix.Statx_t) (fileKey, bool) {
+	if st.Mask&statxMask != statxMask || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fileKey{}, false
 	}
-	return fileKey{dev: uint64(st.Dev), ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, true
+	return fileKey{
+		dev:   unix.Mkdev(st.Dev_major, st.Dev_minor),
+		ino:   st.Ino,
+		size:  st.Size,
+		mtime: st.Mtime.Sec*1e9 + int64(st.Mtime.Nsec),
+		ctime: st.Ctime.Sec*1e9 + int64(st.Ctime.Nsec),
+	}, true
 }
 
 // mapFile maps the cache file at path read-only. Reading it into the heap

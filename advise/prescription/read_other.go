@@ -58,9 +58,23 @@ func (r *reader) read(path string) ([]byte, error) {
 	}
 }
 
-// statAt: elsewhere than Linux files are not cached; their stat does not
+// files: elsewhere than Linux, files are read one at a time.
+type files struct{}
+
+func (*reader) close() {}
+
+// readFiles reads each file of batch, handing its bytes (valid during the
+// call) or the error reading it to loaded, in batch order.
+func (r *reader) readFiles(_ dirFD, batch []pendingFile, loaded func(f *pendingFile, data []byte, err error)) {
+	for i := range batch {
+		data, err := r.read(batch[i].path)
+		loaded(&batch[i], data, err)
+	}
+}
+
+// identify: elsewhere than Linux files are not cached; their stat does not
 // carry the change time the cache relies on.
-func (*reader) statAt(dirFD, string) (fileKey, bool) { return fileKey{}, false }
+func (*reader) identify(dirFD, []pendingFile) {}
 
 // mapFile reads the cache file at path into memory (see read_linux.go).
 func mapFile(path string) (data []byte, src *mapped, err error) {

@@ -16,6 +16,19 @@ import (
 type checker struct {
 	file     string
 	problems []Problem
+	// slab holds the units checked: a reader's, reused file after file,
+	// since a file's units are encoded before the next is read.
+	slab []Unit
+}
+
+// newUnit returns a unit at n, from the slab.
+func (c *checker) newUnit(n *node) *Unit {
+	if len(c.slab) == cap(c.slab) {
+		// A new slab; the units in the old one stay where they are.
+		c.slab = make([]Unit, 0, max(16, 2*cap(c.slab)))
+	}
+	c.slab = append(c.slab, Unit{File: c.file, Line: n.line})
+	return &c.slab[len(c.slab)-1]
 }
 
 func (c *checker) fail(n *node, format string, args ...any) {
@@ -737,7 +750,7 @@ func (c *checker) unit(group string, n *node) *Unit {
 		c.fail(n, "units.%s entries must be mappings, got %s", group, n.typeName())
 		return nil
 	}
-	u := &Unit{File: c.file, Line: n.line}
+	u := c.newUnit(n)
 	implemented := true
 	if t := n.get("type"); t != nil {
 		u.Kind = Kind(c.str("type", t))

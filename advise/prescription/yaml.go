@@ -752,6 +752,11 @@ func resolvePlain(s string) scalarTag {
 		return tagStr
 	}
 	plain := strings.ReplaceAll(s, "_", "")
+	if strings.Count(plain, ".") > 1 {
+		// A version ("1.2.0"): no number has two dots, and the failed
+		// parses below would allocate an error each.
+		return tagStr
+	}
 	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
 		return tagInt
 	}

@@ -1,8 +1,9 @@
 // uring_read.c: how much batching the open/read/close of many small files
 // through io_uring would save over one system call each, on this machine —
 // the question left open for loading prescription trees (BENCHMARKS.md,
-// "Loading prescriptions"). Not part of seshat; C with liburing, since the
-// answer decides whether a Go io_uring reader is worth writing.
+// "Loading prescriptions"). Not part of seshat; C with liburing, written to
+// decide whether a Go io_uring reader was worth writing. It was: seshat's is
+// internal/uring, which does the same per batch without liburing.
 //
 //   apt-get install -y liburing-dev
 //   find prescriptions/ -name '*.yaml' -type f > files.txt

@@ -10,13 +10,13 @@ import (
 	"time"
 )
 
-// loadBothWays loads paths with the io_uring reader and with the plain one,
+// loadBothWays loads paths with the io_uring reader and with the plain one
+// (ringEnv=0),
 // each into a cache directory of its own when caching.
 func loadBothWays(t *testing.T, cached bool, paths ...string) (ring, plain *Set, ringErr, plainErr error) {
 	t.Helper()
-	defer func() { useRing = true }()
 	for _, way := range []bool{true, false} {
-		useRing = way
+		t.Setenv(ringEnv, map[bool]string{true: "1", false: "0"}[way])
 		cacheDir := ""
 		if cached {
 			cacheDir = filepath.Join(t.TempDir(), "cache")
@@ -103,12 +103,11 @@ func TestRingAndPlainShareTheCache(t *testing.T) {
 	if r.batchRing() == nil {
 		t.Skip("io_uring is refused here: the plain path is the only one")
 	}
-	defer func() { useRing = true }()
 	tree, cache := t.TempDir(), t.TempDir()
 	generateTree(t, tree, 150)
 	time.Sleep(racyWindow + 100*time.Millisecond)
 	for i, way := range []bool{true, false, true, false} {
-		useRing = way
+		t.Setenv(ringEnv, map[bool]string{true: "1", false: "0"}[way])
 		set := mustLoadCached(t, cache, tree)
 		if i == 0 { // writes the cache
 			continue
@@ -126,4 +125,13 @@ func mustLoadCached(t *testing.T, cacheDir string, paths ...string) *Set {
 		t.Fatal(err)
 	}
 	return set
+}
+
+func TestRingEnvTurnsTheRingOff(t *testing.T) {
+	t.Setenv(ringEnv, "0")
+	r := newReader()
+	defer r.close()
+	if r.batchRing() != nil {
+		t.Errorf("%s=0: the reader set up an io_uring", ringEnv)
+	}
 }

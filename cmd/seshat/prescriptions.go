@@ -61,7 +61,9 @@ do not fail validation.
 What each file yields is cached in $XDG_CACHE_HOME/seshat/prescriptions
 (with --cache-dir, in DIR/prescriptions), by the file's device, inode, size
 and modification and change times: the next run, and advise, read only the
-files changed since. --no-cache reads every file.
+files changed since. --no-cache reads every file. On Linux, files are opened,
+read and stat'ed in io_uring batches where the kernel allows it (not in
+Docker's default seccomp profile); SESHAT_IO_URING=0 reads them one by one.
 
 The same directories can be given to ` + "`seshat advise --prescriptions DIR`" + `;
 a checkout of the public repository works as is:

@@ -9,8 +9,8 @@
 // io_uring binding. No Go module offering one is reachable from seshat's
 // build machines, and the part needed is small.
 //
-// A Ring is refused where io_uring is: kernels before 5.19, the default
-// seccomp profiles of container runtimes, /proc/sys/kernel/io_uring_disabled.
+// A Ring is refused where io_uring is: kernels before 5.19, Docker's and
+// containerd's default seccomp profiles, /proc/sys/kernel/io_uring_disabled.
 // Callers keep a plain path for that case; New's error says which it was.
 //
 // Everything the kernel reads or writes — the rings, the file names, the read

@@ -34,6 +34,7 @@ const (
 	sqeSize, cqeSize     = 64, 16
 	nameSize, statxSize  = unix.NAME_MAX + 1, int(unsafe.Sizeof(unix.Statx_t{}))
 	sqesPerFile          = 3 // open, read, close
+	maxBusy              = 100
 	minKernelDescription = "Linux 5.19"
 )
 
@@ -320,6 +321,7 @@ func (r *Ring) next() *sqe {
 func (r *Ring) run(want int, done func(i int, op uint8, res int32)) error {
 	atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqTail)+r.queued)
 	r.queued = 0
+	busy := 0
 	for reaped := 0; reaped < want; {
 		toSubmit := atomic.LoadUint32(r.sqTail) - atomic.LoadUint32(r.sqHead)
 		ready := int(atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead))
@@ -328,8 +330,11 @@ func (r *Ring) run(want int, done func(i int, op uint8, res int32)) error {
 			switch errno {
 			case 0, syscall.EINTR:
 			case syscall.EAGAIN, syscall.EBUSY:
-				// Out of kernel memory for requests, or the completions
-				// not reaped yet: those below are, then this is retried.
+				// Out of kernel memory for requests for now: retried, but
+				// not forever — the caller has a plain way to fall back on.
+				if busy++; busy > maxBusy {
+					return fmt.Errorf("io_uring_enter: %w, %d times", errno, busy)
+				}
 			default:
 				return fmt.Errorf("io_uring_enter: %w", errno)
 			}

@@ -136,6 +136,8 @@ func FuzzFastParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("a: [null]\nb:\n- - c\n  - 'd''e'\n"))
+	// Number-like plain scalars, dotted versions among them.
+	f.Add([]byte("a: 1.2.0\nb: 1_0.5\nc: .5.\nd: 1.e5\ne: -1..2\nf: 0b1.1\ng: 1.2\nh: +.5\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fast, ok := fastParse(data)
 		if !ok {

@@ -266,6 +266,23 @@ func TestPrescriptionSteps(t *testing.T) {
         message: TensorFlow 2.3 lists SciPy but never imports it
         link: https://example.org/tf-scipy
 `,
+		"bl_/black/group.yaml": `units:
+  steps:
+  - name: NewBlackNeedsNewClick
+    type: step.Group
+    should_include:
+      adviser_pipeline: true
+    match:
+    - group:
+      - package_version:
+          name: click
+          version: <8.1.0
+      - package_version:
+          name: black
+          version: ">22.1.0"
+    run:
+      not_acceptable: black after 22.1 breaks on click before 8.1
+`,
 		"si_/six/steps.yaml": `units:
   steps:
   - name: SixUnusedWithLegacy
@@ -295,6 +312,9 @@ func TestPrescriptionSteps(t *testing.T) {
 		dist{name: "six", version: "1.16.0"},
 		dist{name: "legacy", version: "1.0"},
 		dist{name: "oldtool", version: "1.0", requires: []string{"lib"}},
+		dist{name: "black", version: "22.1.0", requires: []string{"click>=8.0.0"}},
+		dist{name: "black", version: "22.3.0", requires: []string{"click>=8.0.0"}},
+		dist{name: "click", version: "8.0.4"}, dist{name: "click", version: "8.1.3"},
 	))
 	img, err := advise.NewImageEnvironment(analyze(t, "oci:"+fixtures.Path(t, "images/debian12")), "")
 	if err != nil {
@@ -322,6 +342,26 @@ func TestPrescriptionSteps(t *testing.T) {
 		t.Errorf("app>=2 and lib>=2: %v, want no solution citing the prescription", err)
 	} else {
 		t.Logf("app>=2 and lib>=2: %v", err)
+	}
+
+	// step.Group: with click held below 8.1, black stays at 22.1.0, the last
+	// release that works with it; asked for both, no solution, quoting it.
+	res, rep, err = resolveImage(t, srv, img, "black\nclick<8.1\n", rx)
+	if err != nil {
+		t.Fatalf("black and click<8.1: %v", err)
+	}
+	if got := pins(res.Lock); got["black"] != "22.1.0" || got["click"] != "8.0.4" {
+		t.Errorf("black and click<8.1: %v, want black 22.1.0 and click 8.0.4", got)
+	}
+	if !firedUnit(rep, "NewBlackNeedsNewClick") {
+		t.Errorf("report %+v does not name the group step that held black down", rep.Prescriptions)
+	}
+	if res, _, err := resolveImage(t, srv, img, "black\n", rx); err != nil || pins(res.Lock)["black"] != "22.3.0" || pins(res.Lock)["click"] != "8.1.3" {
+		t.Errorf("black alone: %v, want black 22.3.0 with click 8.1.3 (the group does not apply)", err)
+	}
+	_, _, err = resolveImage(t, srv, img, "black>22.1\nclick<8.1\n", rx)
+	if !errors.As(err, &nse) || !strings.Contains(err.Error(), "black after 22.1 breaks on click before 8.1") {
+		t.Errorf("black>22.1 and click<8.1: %v, want no solution citing the group step", err)
 	}
 
 	// package_version_from: lib 2 is refused when oldtool brings it in, and

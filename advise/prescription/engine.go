@@ -139,11 +139,15 @@ func depsMet(name string, inc *Include, included map[string]map[string]bool) boo
 }
 
 func (e *Engine) add(u *lazyUnit) {
-	e.byKind[u.Kind] = append(e.byKind[u.Kind], u)
-	idx := e.byName[u.Kind]
+	kind := u.Kind
+	if kind == KindGroupStep {
+		kind = KindStep // its matches are steps' (see KindGroupStep)
+	}
+	e.byKind[kind] = append(e.byKind[kind], u)
+	idx := e.byName[kind]
 	if idx == nil {
 		idx = map[string][]*lazyUnit{}
-		e.byName[u.Kind] = idx
+		e.byName[kind] = idx
 	}
 	for _, k := range u.keys {
 		idx[k] = append(idx[k], u)

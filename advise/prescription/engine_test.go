@@ -2,6 +2,7 @@ package prescription
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -224,5 +225,131 @@ func TestUnique(t *testing.T) {
 	got := Unique([]Fired{a, {Unit: "y"}, a, {Unit: "x", Package: "p==2"}})
 	if len(got) != 3 {
 		t.Errorf("Unique kept %d, want 3", len(got))
+	}
+}
+
+// A step.Group acts on a combination, as Thoth registers it: for each
+// member it is a step on that member with the others resolved, so a
+// resolver meets it whichever member comes first (click<8.1.0 with
+// black>22.1.0, psf/black#2964).
+func TestGroupStep(t *testing.T) {
+	// The excerpt's rewrite of the repository's click/black group, anchor
+	// and all.
+	dir := filepath.Join(excerpt, "bl_", "black")
+	e := mustLoad(t, dir).For(Context{})
+	click := func(v string) Candidate { return Candidate{Name: "click", Version: v, IndexURL: pypi} }
+	black := func(v string) Candidate { return Candidate{Name: "black", Version: v, IndexURL: pypi} }
+	state := func(cs ...Candidate) State {
+		st := State{Resolved: map[string]Candidate{}}
+		for _, c := range cs {
+			st.Resolved[c.Name] = c
+		}
+		return st
+	}
+	for _, tc := range []struct {
+		name    string
+		c       Candidate
+		st      State
+		refused bool
+	}{
+		{"click 8.0.4 next to black 22.3.0", click("8.0.4"), state(black("22.3.0")), true},
+		{"black 22.3.0 next to click 8.0.4", black("22.3.0"), state(click("8.0.4")), true},
+		{"click 8.1.3 next to black 22.3.0", click("8.1.3"), state(black("22.3.0")), false},
+		{"click 8.0.4 next to black 22.1.0", click("8.0.4"), state(black("22.1.0")), false},
+		{"click 8.0.4 alone", click("8.0.4"), state(), false},
+		{"click 8.0.4 from another index", Candidate{Name: "click", Version: "8.0.4", IndexURL: "https://example.com/simple"}, state(black("22.3.0")), false},
+	} {
+		r := e.Step(tc.c, tc.st)
+		if r.NotAcceptable != tc.refused {
+			t.Errorf("%s: not acceptable %v, want %v (%+v)", tc.name, r.NotAcceptable, tc.refused, r.Fired)
+		}
+		if tc.refused && (len(r.Fired) != 1 || r.Fired[0].Kind != KindGroupStep || r.Fired[0].Link != "https://github.com/psf/black/issues/2964" ||
+			r.Fired[0].Message != "black releases after 22.1.0 need click 8.1.0 or later") {
+			t.Errorf("%s: fired %+v, want the group step with its link", tc.name, r.Fired)
+		}
+	}
+	// The resolver learns the combination before either is chosen.
+	rules := e.Rules(click("8.0.4"))
+	if len(rules.Conflicts) != 1 || len(rules.Conflicts[0].With) != 1 || rules.Conflicts[0].With[0].Name != "black" ||
+		!rules.Conflicts[0].With[0].Accepts(black("22.3.0")) || rules.Conflicts[0].With[0].Accepts(black("22.1.0")) {
+		t.Errorf("Rules(click 8.0.4) = %+v, want a conflict with black>22.1.0", rules)
+	}
+	// Not a flag on click alone: stable does not avoid click 8.0.4 everywhere.
+	if f := e.Flagged(click("8.0.4")); len(f) != 0 {
+		t.Errorf("Flagged(click 8.0.4) = %+v, want nothing", f)
+	}
+}
+
+// A group of three refuses only the three together.
+func TestGroupStepOfThree(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/g.yaml", "units:\n  steps:\n  - name: ThreeStep\n    type: step.Group\n    should_include:\n      adviser_pipeline: true\n    match:\n      group:\n      - package_version: {name: a}\n      - package_version: {name: b}\n      - package_version: {name: c}\n    run:\n      not_acceptable: a, b and c do not mix\n")
+	e := mustLoad(t, dir).For(Context{})
+	both := State{Resolved: map[string]Candidate{"b": {Name: "b", Version: "1"}, "c": {Name: "c", Version: "1"}}}
+	one := State{Resolved: map[string]Candidate{"b": {Name: "b", Version: "1"}}}
+	if r := e.Step(Candidate{Name: "a", Version: "1"}, both); !r.NotAcceptable {
+		t.Error("a next to b and c: accepted")
+	}
+	if r := e.Step(Candidate{Name: "a", Version: "1"}, one); r.NotAcceptable {
+		t.Error("a next to b alone: refused")
+	}
+	if rules := e.Rules(Candidate{Name: "c", Version: "1"}); len(rules.Conflicts) != 1 || len(rules.Conflicts[0].With) != 2 {
+		t.Errorf("Rules(c) = %+v, want one conflict naming a and b", rules)
+	}
+}
+
+func TestGroupStepSchema(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/bad.yaml"
+	writeFile(t, file, `units:
+  steps:
+  - name: OneMemberStep
+    type: step.Group
+    should_include:
+      adviser_pipeline: true
+    match:
+      group:
+      - package_version:
+          name: click
+    run:
+      not_acceptable: x
+  - name: NoNameStep
+    type: step.Group
+    should_include:
+      adviser_pipeline: true
+    match:
+      group:
+      - package_version:
+          version: <8
+      - package_version:
+          name: black
+    run:
+      not_acceptable: x
+  - name: StateStep
+    type: step.Group
+    should_include:
+      adviser_pipeline: true
+    match:
+      group:
+      - package_version: {name: a}
+      - package_version: {name: b}
+      state:
+        resolved_dependencies: [{name: c}]
+    run:
+      not_acceptable: x
+      package_version: {name: d}
+`)
+	var got []string
+	for _, p := range Validate(dir) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		file + `:9: match.group must list at least two package versions`,
+		file + `:20: match.group.package_version is missing required key "name"`,
+		file + `:33: unknown key "state" in match (known: group)`,
+		file + `:37: unknown key "package_version" in run (known: stack_info, log, not_acceptable, eager_stop_pipeline, score, justification)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -36,6 +36,11 @@ func Example() {
 		r := engine.Step(c, prescription.State{})
 		fmt.Println("flask-openid 1.2.5 acceptable:", !r.NotAcceptable, "-", r.Fired[0].Message)
 	}
+	// A step.Group refuses a combination: click 8.1.0 once black is resolved.
+	withBlack := prescription.State{Resolved: map[string]prescription.Candidate{"black": {Name: "black", Version: "24.4.2"}}}
+	if r := engine.Step(prescription.Candidate{Name: "click", Version: "8.1.0"}, withBlack); r.NotAcceptable {
+		fmt.Println("click 8.1.0 next to black:", r.Fired[0].Message)
+	}
 	lock := prescription.State{Resolved: map[string]prescription.Candidate{
 		"flask-openid": {Name: "flask-openid", Version: "1.3.1"},
 		"gitpython":    {Name: "gitpython", Version: "3.1.43"},
@@ -45,8 +50,8 @@ func Example() {
 		fmt.Printf("%s %s: %s\n", f.Type, f.Unit, f.Message)
 	}
 	// Output:
-	// warning: step.Group 1
 	// flask-openid 1.2.5 acceptable: false - flask-openid<1.3.0 cannot be installed next to setuptools>=58.0.0 (no 2to3)
+	// click 8.1.0 next to black: black does not work with click 8.1.0
 	// INFO seshat-test.EveryLockWrap: Resolved with seshat test prescriptions
 	// WARNING seshat-test.GitPythonNeedsGitWrap: GitPython calls the git binary, which this image does not have; install the git RPM
 	// INFO seshat-test.ClickReleaseNotesWrap: Release notes for package click 8.1.7

@@ -33,9 +33,14 @@ const (
 	KindStep             Kind = "step"
 	KindSkipPackageStep  Kind = "step.SkipPackage"
 	KindAddPackageStep   Kind = "step.AddPackage"
-	KindStride           Kind = "stride"
-	KindWrap             Kind = "wrap"
-	KindGHReleaseNotes   Kind = "wrap.GHReleaseNotes"
+	// KindGroupStep is a step over a group of packages: it acts when all of
+	// them are resolved together. It loads as a step with one match per
+	// member — that member, with the others as resolved dependencies — as
+	// Thoth registers it.
+	KindGroupStep      Kind = "step.Group"
+	KindStride         Kind = "stride"
+	KindWrap           Kind = "wrap"
+	KindGHReleaseNotes Kind = "wrap.GHReleaseNotes"
 )
 
 // groupKinds lists, per `units:` key, the kinds Thoth's schema allows there
@@ -45,7 +50,7 @@ var groupKinds = map[string]map[Kind]bool{
 	"boots":      {KindBoot: true},
 	"pseudonyms": {KindPseudonym: true},
 	"sieves":     {KindSieve: true, KindSkipPackageSieve: true},
-	"steps":      {KindStep: true, KindSkipPackageStep: true, KindAddPackageStep: true, "step.Group": false},
+	"steps":      {KindStep: true, KindSkipPackageStep: true, KindAddPackageStep: true, KindGroupStep: true},
 	"strides":    {KindStride: true},
 	"wraps":      {KindWrap: true, KindGHReleaseNotes: true},
 }

@@ -539,6 +539,8 @@ func (c *checker) match(kind Kind, n *node) []Match {
 			})
 			return m
 		})
+	case KindGroupStep:
+		return c.groupMatches(n)
 	case KindStride, KindWrap, KindGHReleaseNotes:
 		return c.matchEntries(n, true, func(e *node) Match {
 			var m Match
@@ -553,6 +555,46 @@ func (c *checker) match(kind Kind, n *node) []Match {
 		})
 	}
 	return []Match{{Raw: n.toValue()}}
+}
+
+// groupMatches checks a step.Group's match — a group of two or more
+// package versions, or a list of such groups — and returns, per member of
+// each group, the match of a step on that member with the others resolved.
+func (c *checker) groupMatches(n *node) []Match {
+	entries := []*node{n}
+	if n.kind == sequenceNode {
+		if len(n.children) == 0 {
+			c.fail(n, "match must not be empty")
+		}
+		entries = n.children
+	}
+	var out []Match
+	for _, e := range entries {
+		var members []PackageMatch
+		c.fields("match", e, []string{"group"}, []string{"group"}, func(_ string, g *node) {
+			if g.kind != sequenceNode || len(g.children) < 2 {
+				c.fail(g, "match.group must list at least two package versions")
+				if g.kind != sequenceNode {
+					return
+				}
+			}
+			for _, it := range g.children {
+				c.fields("match.group entry", it, []string{"package_version"}, []string{"package_version"}, func(_ string, v *node) {
+					members = append(members, c.packageMatch("match.group.package_version", v, true))
+				})
+			}
+		})
+		for i := range members {
+			m := Match{Package: &members[i]}
+			for j := range members {
+				if j != i {
+					m.Resolved = append(m.Resolved, members[j])
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (c *checker) locked(where string, n *node, full bool) *Locked {
@@ -604,6 +646,8 @@ func (c *checker) run(kind Kind, n *node) Run {
 		known = []string{"stack_info", "log", "yield"}
 	case KindStep:
 		known = []string{"stack_info", "log", "not_acceptable", "eager_stop_pipeline", "score", "justification", "multi_package_resolution"}
+	case KindGroupStep:
+		known = []string{"stack_info", "log", "not_acceptable", "eager_stop_pipeline", "score", "justification"}
 	case KindSkipPackageStep:
 		known = []string{"stack_info", "log", "multi_package_resolution"}
 	case KindAddPackageStep:
@@ -777,7 +821,7 @@ func (c *checker) unit(group string, n *node) *Unit {
 			req = []string{"name", "type", "should_include", "match"}
 		case KindBoot, KindWrap:
 			req = []string{"name", "type", "should_include", "run"}
-		case KindGHReleaseNotes:
+		case KindGHReleaseNotes, KindGroupStep:
 			req = []string{"name", "type", "should_include", "match", "run"}
 		}
 	}

@@ -54,9 +54,11 @@ github.com/thoth-station/prescriptions, and prints each problem as
 
 — unknown keys, wrong types, missing name/type/match/run, bad version
 specifiers, unknown recommendation types, ` + "`not:`" + ` where it is not allowed,
-duplicate unit names. Units of a type Thoth knows but seshat does not
-evaluate (step.Group) are reported once per type on stderr as warnings; they
-do not fail validation.
+duplicate unit names. seshat evaluates every unit type of Thoth's schema:
+boot, pseudonym, sieve, sieve.SkipPackage, step, step.SkipPackage,
+step.AddPackage, step.Group, stride, wrap, wrap.GHReleaseNotes. (Should a
+type Thoth knows go unevaluated, its units are reported once per type on
+stderr as a warning, and do not fail validation.)
 
 What each file yields is cached in $XDG_CACHE_HOME/seshat/prescriptions
 (with --cache-dir, in DIR/prescriptions), by the file's device, inode, size

@@ -352,4 +352,11 @@ func TestGroupStepSchema(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// A group of one is no step refusing its member unconditionally.
+	set, _ := Load(dir)
+	for _, u := range set.Units() {
+		if strings.HasSuffix(u.Name, "OneMemberStep") && len(u.Match) != 0 {
+			t.Errorf("a group of one loaded as matches %+v", u.Match)
+		}
+	}
 }

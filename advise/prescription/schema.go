@@ -584,6 +584,11 @@ func (c *checker) groupMatches(n *node) []Match {
 				})
 			}
 		})
+		if len(members) < 2 {
+			// Reported above; a lone member would read as a step refusing
+			// it whatever else is resolved.
+			continue
+		}
 		for i := range members {
 			m := Match{Package: &members[i]}
 			for j := range members {
